@@ -1,0 +1,36 @@
+# meshbone — see README.md. Two commands set everything up on a fresh
+# machine: `make dev` runs the mesh, `make test` runs the tests.
+
+GO        ?= go
+KAFKA     := scripts/kafka.sh
+# Packages whose suites run against a real broker in test-kafka.
+KAFKA_PKGS ?= ./...
+
+.PHONY: dev test test-kafka test-ui bench fuzz vet build clean
+
+## dev: run the whole mesh in one process (embedded broker and registry)
+dev:
+	$(GO) run ./cmd/meshctl dev
+
+## test: the hermetic suite (in-process kfake broker and srfake registry; needs only Go)
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 15m ./...
+
+## test-kafka: the same integration suites against a real Apache Kafka broker (installed from Maven Central by scripts/kafka.sh)
+test-kafka:
+	$(KAFKA) run -- $(GO) test -p 1 -count=1 -timeout 30m $(KAFKA_PKGS)
+
+## bench: performance figures, measured on a real broker (each printed as a last line "name: value")
+bench:
+	$(KAFKA) run -- $(GO) run ./internal/bench
+
+## fuzz: run the descriptor parser fuzzer for a minute
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./pkg/product
+
+build:
+	$(GO) build ./...
+
+clean:
+	$(KAFKA) stop

@@ -1,0 +1,59 @@
+package testkit
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultWait bounds every wait in the kit.
+const DefaultWait = 30 * time.Second
+
+// ReadN reads topic from the start, read_committed, until it has n records or
+// DefaultWait passes, and returns what it read. It fails the test on
+// timeout.
+func (e *Env) ReadN(topic string, n int) []*kgo.Record {
+	e.t.Helper()
+	recs := e.ReadFor(topic, n, DefaultWait)
+	if len(recs) < n {
+		e.t.Fatalf("testkit: read %d records from %s within %s, want %d", len(recs), topic, DefaultWait, n)
+	}
+	return recs
+}
+
+// ReadFor reads topic from the start, read_committed, until it has n records
+// or d passes, and returns what it read (possibly fewer than n). Use it with
+// n larger than expected to check that nothing more arrives.
+func (e *Env) ReadFor(topic string, n int, d time.Duration) []*kgo.Record {
+	e.t.Helper()
+	cl := e.Client(
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		out = append(out, fetches.Records()...)
+	}
+	return out
+}
+
+// Eventually polls cond every 20ms until it holds or DefaultWait passes, then
+// fails the test with msg.
+func (e *Env) Eventually(cond func() bool, msg string) {
+	e.t.Helper()
+	deadline := time.Now().Add(DefaultWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("testkit: timed out after %s: %s", DefaultWait, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

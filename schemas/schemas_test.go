@@ -1,0 +1,137 @@
+package schemas_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/meshbone/meshbone/schemas"
+)
+
+// TestContractsParse checks every embedded contract parses, lives in the
+// io.meshbone.v1 namespace and documents every field.
+func TestContractsParse(t *testing.T) {
+	for _, name := range schemas.Records {
+		t.Run(name, func(t *testing.T) {
+			s, err := schemas.Parse(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, ok := s.(*avro.RecordSchema)
+			if !ok {
+				t.Fatalf("%s is a %s, want a record", name, s.Type())
+			}
+			if rec.FullName() != "io.meshbone.v1."+name {
+				t.Errorf("full name %q, want io.meshbone.v1.%s", rec.FullName(), name)
+			}
+			checkDocs(t, rec.FullName(), rec, map[string]bool{})
+		})
+	}
+}
+
+// checkDocs walks a record and its nested records, failing on any field
+// without a doc and any optional union without a null default.
+func checkDocs(t *testing.T, path string, rec *avro.RecordSchema, seen map[string]bool) {
+	t.Helper()
+	if seen[rec.FullName()] {
+		return
+	}
+	seen[rec.FullName()] = true
+	if rec.Doc() == "" {
+		t.Errorf("%s: record has no doc", path)
+	}
+	for _, f := range rec.Fields() {
+		fp := path + "." + f.Name()
+		if strings.TrimSpace(f.Doc()) == "" {
+			t.Errorf("%s: field has no doc", fp)
+		}
+		if u, ok := f.Type().(*avro.UnionSchema); ok {
+			if !u.Nullable() || u.Types()[0].Type() != avro.Null {
+				t.Errorf("%s: optional field must be [\"null\", T]", fp)
+			}
+			if !f.HasDefault() || f.Default() != nil {
+				t.Errorf("%s: optional field must default to null", fp)
+			}
+		}
+		for _, r := range nestedRecords(f.Type()) {
+			checkDocs(t, fp, r, seen)
+		}
+	}
+}
+
+func nestedRecords(s avro.Schema) []*avro.RecordSchema {
+	switch s := s.(type) {
+	case *avro.RecordSchema:
+		return []*avro.RecordSchema{s}
+	case *avro.RefSchema:
+		return nestedRecords(s.Schema())
+	case *avro.ArraySchema:
+		return nestedRecords(s.Items())
+	case *avro.MapSchema:
+		return nestedRecords(s.Values())
+	case *avro.UnionSchema:
+		var out []*avro.RecordSchema
+		for _, t := range s.Types() {
+			out = append(out, nestedRecords(t)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestContractsBackwardCompatible checks each contract can read data written
+// with its first committed version (testdata/v1): any edit that breaks a
+// consumer on the new schema reading old records fails here.
+func TestContractsBackwardCompatible(t *testing.T) {
+	v1 := os.DirFS("avro/testdata/v1")
+	compat := avro.NewSchemaCompatibility()
+	for _, name := range schemas.Records {
+		t.Run(name, func(t *testing.T) {
+			old, err := schemas.ParseFS(v1, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := schemas.Parse(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compat.Compatible(cur, old); err != nil {
+				t.Errorf("%s is not BACKWARD compatible with testdata/v1: %v", name, err)
+			}
+		})
+	}
+}
+
+// TestBackwardCheckCatches proves the compatibility check above can fail: a
+// new required field without a default cannot read old data.
+func TestBackwardCheckCatches(t *testing.T) {
+	old := avro.MustParse(`{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}`)
+	cur := avro.MustParse(`{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"string"}]}`)
+	if err := avro.NewSchemaCompatibility().Compatible(cur, old); err == nil {
+		t.Fatal("adding a required field was accepted as BACKWARD compatible")
+	}
+}
+
+// TestFullKeepsDefaults checks the registered text keeps docs and defaults
+// and parses back to the same canonical form.
+func TestFullKeepsDefaults(t *testing.T) {
+	for _, name := range schemas.Records {
+		s := schemas.MustParse(name)
+		full, err := schemas.Full(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(full, `"doc"`) || !strings.Contains(full, `"default"`) {
+			t.Errorf("%s: full text lost docs or defaults: %.200s", name, full)
+		}
+		back, err := avro.Parse(full)
+		if err != nil {
+			t.Fatalf("%s: full text does not parse: %v", name, err)
+		}
+		if back.Fingerprint() != s.Fingerprint() {
+			t.Errorf("%s: full text changed the schema", name)
+		}
+	}
+}
