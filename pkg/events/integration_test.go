@@ -224,7 +224,11 @@ func TestCorruptRecordsGoToDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := func(id int) []byte { b := []byte{0, 0, 0, 0, 0}; binary.BigEndian.PutUint32(b[1:], uint32(id)); return b }
+	header := func(id int) []byte {
+		b := []byte{0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(b[1:], uint32(id))
+		return b
+	}
 	poison := map[string][]byte{
 		"bad_magic":      []byte("{\"not\":\"avro\"}"),
 		"unknown_schema": append(header(987654), 1, 2, 3),
@@ -439,4 +443,3 @@ func TestPortReaderDecodesAnyProductTopic(t *testing.T) {
 		t.Errorf("garbage record error %v, want class bad_magic", bad[0])
 	}
 }
-
