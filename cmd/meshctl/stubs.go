@@ -1,0 +1,27 @@
+package main
+
+// Placeholders for the command groups that land with their services; each
+// moves into its own file (product.go, governance.go, discovery.go, dev.go)
+// when it is built.
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+func notYet(use, issue string) *cobra.Command {
+	return &cobra.Command{Use: use, Hidden: true, RunE: func(*cobra.Command, []string) error {
+		return errors.New(use + ": not built yet (" + issue + ")")
+	}}
+}
+
+func productCmd(*globals) *cobra.Command    { return notYet("product", "registrar issue") }
+func violationsCmd(*globals) *cobra.Command { return notYet("violations", "governor issue") }
+func complianceCmd(*globals) *cobra.Command { return notYet("compliance", "governor issue") }
+func policyCmd(*globals) *cobra.Command     { return notYet("policy", "governor issue") }
+func searchCmd(*globals) *cobra.Command     { return notYet("search", "indexer issue") }
+func showCmd(*globals) *cobra.Command       { return notYet("show", "indexer issue") }
+func lineageCmd(*globals) *cobra.Command    { return notYet("lineage", "indexer issue") }
+func subscribeCmd(*globals) *cobra.Command  { return notYet("subscribe", "indexer issue") }
+func devCmd(*globals) *cobra.Command        { return notYet("dev", "dev issue") }
