@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,6 +32,9 @@ type Codec struct {
 	serde      *sr.Serde
 	regMu      sync.Mutex
 	registered bool
+	ready      atomic.Bool // registered, readable without the lock
+	// sizeHint is the capacity to allocate for each kind's next value.
+	sizeHint map[Kind]*atomic.Int64
 
 	// decoders maps writer schema id -> kind -> schema to decode with (the
 	// reader itself when the writer is identical, else the resolution of the
@@ -46,6 +50,7 @@ func NewCodec(reg *sr.Client, topics Topics) *Codec {
 		topics:   topics,
 		readers:  make(map[Kind]avro.Schema, len(Kinds)),
 		serde:    sr.NewSerde(),
+		sizeHint: make(map[Kind]*atomic.Int64, len(Kinds)),
 		decoders: make(map[int]map[Kind]avro.Schema),
 	}
 	for _, k := range Kinds {
@@ -64,6 +69,9 @@ func (c *Codec) Schema(k Kind) avro.Schema { return c.readers[k] }
 // it already there) so that events can be encoded. It is idempotent; Encode
 // calls it on first use.
 func (c *Codec) Register(ctx context.Context) error {
+	if c.ready.Load() {
+		return nil
+	}
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
 	if c.registered {
@@ -83,18 +91,28 @@ func (c *Codec) Register(ctx context.Context) error {
 		c.serde.Register(ss.ID, k.newEvent(), sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
 			return appendAvro(b, schema, v)
 		}))
+		c.sizeHint[k] = &atomic.Int64{}
 		c.setDecoder(ss.ID, k, schema)
 	}
 	c.registered = true
+	c.ready.Store(true)
 	return nil
 }
 
+// writers pools Avro writers so encoding appends straight into the record
+// value without an intermediate copy.
+var writers = sync.Pool{New: func() any { return avro.NewWriter(nil, 512) }}
+
 func appendAvro(b []byte, s avro.Schema, v any) ([]byte, error) {
-	body, err := avro.Marshal(s, v)
-	if err != nil {
-		return nil, err
+	w := writers.Get().(*avro.Writer)
+	defer writers.Put(w)
+	w.Reset(nil)
+	w.Error = nil
+	w.WriteVal(s, v)
+	if w.Error != nil {
+		return nil, w.Error
 	}
-	return append(b, body...), nil
+	return append(b, w.Buffer()...), nil
 }
 
 // Encode validates ev and builds its record: topic from the kind, key = the
@@ -107,11 +125,15 @@ func (c *Codec) Encode(ctx context.Context, ev Event, source string) (*kgo.Recor
 	if err := c.Register(ctx); err != nil {
 		return nil, err
 	}
-	value, err := c.serde.Encode(ev)
+	hint := c.sizeHint[ev.Kind()]
+	value, err := c.serde.AppendEncode(make([]byte, 0, hint.Load()), ev)
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s %s: %w", ev.Kind(), ev.ID(), err)
 	}
-	r := &kgo.Record{Topic: c.topics.For(ev.Kind()), Key: []byte(ev.Key()), Value: value}
+	if n := int64(len(value)); n > hint.Load() {
+		hint.Store(n + n/4) // room to grow without reallocating next time
+	}
+	r := &kgo.Record{Topic: c.topics.For(ev.Kind()), Value: value}
 	setCloudEvent(r, ev, source)
 	return r, nil
 }

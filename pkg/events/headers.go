@@ -104,15 +104,43 @@ func SourceDomain(source string) (string, bool) {
 	return d, true
 }
 
-// setCloudEvent sets the CloudEvents headers of an event on r.
+// Header values shared by every record (never modified).
+var (
+	specVersionValue = []byte(SpecVersion)
+	contentTypeValue = []byte(ContentTypeAvro)
+)
+
+// setCloudEvent sets the record key (the event's key) and the CloudEvents
+// headers of ev on r. The per-event values share one allocation: this runs
+// for every published event.
 func setCloudEvent(r *kgo.Record, ev Event, source string) {
+	id, ceType, key := ev.ID(), ev.CEType(), ev.Key()
+	buf := make([]byte, 0, len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+len(key))
+	cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
+	buf = append(buf, key...)
+	r.Key = cut(0)
+	n := len(buf)
+	buf = append(buf, id...)
+	idv := cut(n)
+	n = len(buf)
+	buf = append(buf, source...)
+	srcv := cut(n)
+	n = len(buf)
+	buf = append(buf, ceType...)
+	typev := cut(n)
+	n = len(buf)
+	buf = ev.Time().UTC().AppendFormat(buf, time.RFC3339Nano)
+	timev := cut(n)
+	n = len(buf)
+	buf = append(buf, key...)
+	subjv := cut(n)
 	r.Headers = append(r.Headers[:0],
-		kgo.RecordHeader{Key: HeaderSpecVersion, Value: []byte(SpecVersion)},
-		kgo.RecordHeader{Key: HeaderID, Value: []byte(ev.ID())},
-		kgo.RecordHeader{Key: HeaderSource, Value: []byte(source)},
-		kgo.RecordHeader{Key: HeaderType, Value: []byte(ev.CEType())},
-		kgo.RecordHeader{Key: HeaderTime, Value: []byte(ev.Time().UTC().Format(time.RFC3339Nano))},
-		kgo.RecordHeader{Key: HeaderSubject, Value: []byte(ev.Key())},
-		kgo.RecordHeader{Key: HeaderContentType, Value: []byte(ContentTypeAvro)},
+		kgo.RecordHeader{Key: HeaderSpecVersion, Value: specVersionValue},
+		kgo.RecordHeader{Key: HeaderID, Value: idv},
+		kgo.RecordHeader{Key: HeaderSource, Value: srcv},
+		kgo.RecordHeader{Key: HeaderType, Value: typev},
+		kgo.RecordHeader{Key: HeaderTime, Value: timev},
+		kgo.RecordHeader{Key: HeaderSubject, Value: subjv},
+		kgo.RecordHeader{Key: HeaderContentType, Value: contentTypeValue},
 	)
 }

@@ -7,16 +7,29 @@ import (
 	"time"
 )
 
-// validator collects the first problem found while checking an event.
+// validator collects the first problem found while checking an event. Field
+// paths are only built when something fails: validation runs on every
+// published event.
 type validator struct {
 	event string
 	err   *ValidationError
+	// The current path prefix: at, or at[index]. when index >= 0.
+	at    string
+	index int
 }
 
+// in sets the path prefix for the fields checked next.
+func (v *validator) in(at string, index int) { v.at, v.index = at, index }
+
 func (v *validator) fail(field, format string, args ...any) {
-	if v.err == nil {
-		v.err = &ValidationError{Event: v.event, Field: field, Reason: fmt.Sprintf(format, args...)}
+	if v.err != nil {
+		return
 	}
+	path := v.at + field
+	if v.index >= 0 {
+		path = fmt.Sprintf("%s[%d].%s", v.at, v.index, field)
+	}
+	v.err = &ValidationError{Event: v.event, Field: path, Reason: fmt.Sprintf(format, args...)}
 }
 
 func (v *validator) required(field, value string) {
@@ -50,7 +63,7 @@ var dimensions = []QualityDimension{DimensionCompleteness, DimensionFreshness, D
 
 // Validate implements Event.
 func (e *ProductLifecycleEvent) Validate() error {
-	v := &validator{event: "ProductLifecycleEvent"}
+	v := &validator{event: "ProductLifecycleEvent", index: -1}
 	v.required("event_id", e.EventID)
 	oneOf(v, "type", e.Type, LifecycleRegistered, LifecycleUpdated, LifecycleVersionPublished, LifecycleDeprecated, LifecycleRetired)
 	v.time("occurred_at", e.OccurredAt)
@@ -61,57 +74,59 @@ func (e *ProductLifecycleEvent) Validate() error {
 
 // Validate reports the first thing wrong with the product record.
 func (p *DataProduct) Validate() error {
-	v := &validator{event: "DataProduct"}
+	v := &validator{event: "DataProduct", index: -1}
 	p.validate(v, "")
 	return v.result()
 }
 
 func (p *DataProduct) validate(v *validator, at string) {
-	v.required(at+"id", p.ID)
-	v.required(at+"name", p.Name)
-	v.required(at+"domain", p.Domain)
-	if p.ID != "" && p.ID != p.Domain+"."+p.Name {
-		v.fail(at+"id", "%q is not <domain>.<name> (%q)", p.ID, p.Domain+"."+p.Name)
+	v.in(at, -1)
+	v.required("id", p.ID)
+	v.required("name", p.Name)
+	v.required("domain", p.Domain)
+	if p.ID != "" && (len(p.ID) != len(p.Domain)+1+len(p.Name) || p.ID[:len(p.Domain)] != p.Domain || p.ID[len(p.Domain)] != '.' || p.ID[len(p.Domain)+1:] != p.Name) {
+		v.fail("id", "%q is not <domain>.<name> (%q)", p.ID, p.Domain+"."+p.Name)
 	}
-	v.required(at+"owner_team", p.OwnerTeam)
-	v.required(at+"version", p.Version)
-	oneOf(v, at+"sensitivity", p.Sensitivity, SensitivityPublic, SensitivityInternal, SensitivityConfidential, SensitivityRestricted)
+	v.required("owner_team", p.OwnerTeam)
+	v.required("version", p.Version)
+	oneOf(v, "sensitivity", p.Sensitivity, SensitivityPublic, SensitivityInternal, SensitivityConfidential, SensitivityRestricted)
 	if p.RetentionDays <= 0 {
-		v.fail(at+"retention_days", "must be > 0")
+		v.fail("retention_days", "must be > 0")
 	}
 	for i, s := range p.QualitySLOs {
-		f := fmt.Sprintf("%squality_slos[%d].", at, i)
-		oneOf(v, f+"dimension", s.Dimension, dimensions...)
-		oneOf(v, f+"operator", s.Operator, operators...)
+		v.in(at+"quality_slos", i)
+		oneOf(v, "dimension", s.Dimension, dimensions...)
+		oneOf(v, "operator", s.Operator, operators...)
 	}
 	for i, port := range p.OutputPorts {
-		f := fmt.Sprintf("%soutput_ports[%d].", at, i)
-		v.required(f+"name", port.Name)
-		v.required(f+"topic", port.Topic)
-		v.required(f+"schema_subject", port.SchemaSubject)
+		v.in(at+"output_ports", i)
+		v.required("name", port.Name)
+		v.required("topic", port.Topic)
+		v.required("schema_subject", port.SchemaSubject)
 	}
+	v.in("", -1)
 }
 
 // Validate implements Event.
 func (e *QualityEvent) Validate() error {
-	v := &validator{event: "QualityEvent"}
+	v := &validator{event: "QualityEvent", index: -1}
 	v.required("event_id", e.EventID)
 	v.required("product_id", e.ProductID)
 	v.required("product_version", e.ProductVersion)
 	v.required("run_id", e.RunID)
 	v.time("observed_at", e.ObservedAt)
 	for i, c := range e.Checks {
-		f := fmt.Sprintf("checks[%d].", i)
-		v.required(f+"name", c.Name)
-		oneOf(v, f+"dimension", c.Dimension, dimensions...)
-		oneOf(v, f+"operator", c.Operator, operators...)
+		v.in("checks", i)
+		v.required("name", c.Name)
+		oneOf(v, "dimension", c.Dimension, dimensions...)
+		oneOf(v, "operator", c.Operator, operators...)
 	}
 	return v.result()
 }
 
 // Validate implements Event.
 func (e *PolicyViolation) Validate() error {
-	v := &validator{event: "PolicyViolation"}
+	v := &validator{event: "PolicyViolation", index: -1}
 	v.required("violation_id", e.ViolationID)
 	v.required("product_id", e.ProductID)
 	v.required("domain", e.Domain)
@@ -128,22 +143,23 @@ func (e *PolicyViolation) Validate() error {
 
 // Validate implements Event.
 func (e *ComplianceStatus) Validate() error {
-	v := &validator{event: "ComplianceStatus"}
+	v := &validator{event: "ComplianceStatus", index: -1}
 	v.required("product_id", e.ProductID)
 	v.required("domain", e.Domain)
 	oneOf(v, "status", e.Status, Compliant, NonCompliant, Unknown)
 	for i, o := range e.OpenViolations {
-		f := fmt.Sprintf("open_violations[%d].", i)
-		v.required(f+"violation_id", o.ViolationID)
-		oneOf(v, f+"severity", o.Severity, SeverityInfo, SeverityWarning, SeverityCritical)
+		v.in("open_violations", i)
+		v.required("violation_id", o.ViolationID)
+		oneOf(v, "severity", o.Severity, SeverityInfo, SeverityWarning, SeverityCritical)
 	}
+	v.in("", -1)
 	v.time("evaluated_at", e.EvaluatedAt)
 	return v.result()
 }
 
 // Validate implements Event.
 func (e *AuditEvent) Validate() error {
-	v := &validator{event: "AuditEvent"}
+	v := &validator{event: "AuditEvent", index: -1}
 	v.required("event_id", e.EventID)
 	v.required("actor", e.Actor)
 	v.required("action", e.Action)

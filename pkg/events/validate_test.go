@@ -1,0 +1,80 @@
+package events
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestValidate(t *testing.T) {
+	for _, ev := range sampleEvents() {
+		if err := ev.Validate(); err != nil {
+			t.Errorf("%T: sample is valid, got %v", ev, err)
+		}
+	}
+	lc := func(f func(*ProductLifecycleEvent)) Event {
+		e := *sampleEvents()[0].(*ProductLifecycleEvent)
+		f(&e)
+		return &e
+	}
+	q := func(f func(*QualityEvent)) Event {
+		e := *sampleEvents()[1].(*QualityEvent)
+		e.Checks = append([]QualityCheck(nil), e.Checks...)
+		f(&e)
+		return &e
+	}
+	cases := []struct {
+		ev   Event
+		want string
+	}{
+		{lc(func(e *ProductLifecycleEvent) { e.Type = "CREATED" }), `invalid ProductLifecycleEvent: type: "CREATED" is not one of [REGISTERED UPDATED VERSION_PUBLISHED DEPRECATED RETIRED]`},
+		{lc(func(e *ProductLifecycleEvent) { e.OccurredAt = time.Time{} }), "invalid ProductLifecycleEvent: occurred_at: is required"},
+		{lc(func(e *ProductLifecycleEvent) { e.Product.ID = "sales.other" }), `invalid ProductLifecycleEvent: product.id: "sales.other" is not <domain>.<name> ("sales.customer-orders")`},
+		{lc(func(e *ProductLifecycleEvent) { e.Product.RetentionDays = 0 }), "invalid ProductLifecycleEvent: product.retention_days: must be > 0"},
+		{lc(func(e *ProductLifecycleEvent) { e.Product.OutputPorts[0].Topic = "" }), "invalid ProductLifecycleEvent: product.output_ports[0].topic: is required"},
+		{q(func(e *QualityEvent) { e.ProductID = " " }), "invalid QualityEvent: product_id: is required"},
+		{q(func(e *QualityEvent) { e.Checks[0].Operator = "=>" }), `invalid QualityEvent: checks[0].operator: "=>" is not one of [>= > <= < ==]`},
+		{&AuditEvent{EventID: "a", Actor: "x", Action: "y", Target: "z", Outcome: "MAYBE", At: time.Now()}, `invalid AuditEvent: outcome: "MAYBE" is not one of [ALLOWED DENIED]`},
+		{&ComplianceStatus{ProductID: "p", Domain: "d", Status: Compliant, OpenViolations: []OpenViolation{{ViolationID: "v", Severity: "FATAL"}}, EvaluatedAt: time.Now()},
+			`invalid ComplianceStatus: open_violations[0].severity: "FATAL" is not one of [INFO WARNING CRITICAL]`},
+	}
+	for _, c := range cases {
+		err := c.ev.Validate()
+		if err == nil || err.Error() != c.want || !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("got %v\nwant %s", err, c.want)
+		}
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	r := &kgo.Record{}
+	SetHeader(r, "a", "1")
+	SetHeader(r, "b", "2")
+	SetHeader(r, "a", "3")
+	if v, ok := GetHeader(r, "a"); !ok || v != "3" || len(r.Headers) != 2 {
+		t.Errorf("SetHeader did not replace: %v", r.Headers)
+	}
+	if _, ok := GetHeader(r, "c"); ok {
+		t.Error("GetHeader found a missing key")
+	}
+	ev := sampleEvents()[0]
+	setCloudEvent(r, ev, DomainSource("sales"))
+	ce := CloudEventOf(r)
+	want := CloudEvent{SpecVersion: "1.0", ID: "e1", Source: "/domains/sales", Type: "io.meshbone.product.deprecated.v1", Time: ev.Time(), Subject: "sales.customer-orders", ContentType: "application/avro"}
+	if ce != want {
+		t.Errorf("CloudEventOf = %+v, want %+v", ce, want)
+	}
+	if string(r.Key) != "sales.customer-orders" {
+		t.Errorf("key %q", r.Key)
+	}
+	for _, c := range []struct {
+		src, domain string
+		ok          bool
+	}{{"/domains/sales", "sales", true}, {"/domains/", "", false}, {"/services/governor", "", false}, {"/domains/a/b", "", false}} {
+		if d, ok := SourceDomain(c.src); d != c.domain || ok != c.ok {
+			t.Errorf("SourceDomain(%q) = %q, %v", c.src, d, ok)
+		}
+	}
+}
