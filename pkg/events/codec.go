@@ -126,15 +126,15 @@ func (c *Codec) Encode(ctx context.Context, ev Event, source string) (*kgo.Recor
 		return nil, err
 	}
 	hint := c.sizeHint[ev.Kind()]
-	value, err := c.serde.AppendEncode(make([]byte, 0, hint.Load()), ev)
+	r, err := newRecord(ev, c.topics.For(ev.Kind()), source, int(hint.Load()), func(b []byte) ([]byte, error) {
+		return c.serde.AppendEncode(b, ev)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("events: encode %s %s: %w", ev.Kind(), ev.ID(), err)
 	}
-	if n := int64(len(value)); n > hint.Load() {
+	if n := int64(len(r.Value)); n > hint.Load() {
 		hint.Store(n + n/4) // room to grow without reallocating next time
 	}
-	r := &kgo.Record{Topic: c.topics.For(ev.Kind()), Value: value}
-	setCloudEvent(r, ev, source)
 	return r, nil
 }
 

@@ -110,15 +110,16 @@ var (
 	contentTypeValue = []byte(ContentTypeAvro)
 )
 
-// setCloudEvent sets the record key (the event's key) and the CloudEvents
-// headers of ev on r. The per-event values share one allocation: this runs
-// for every published event.
-func setCloudEvent(r *kgo.Record, ev Event, source string) {
+// newRecord builds the record of ev: key, CloudEvents headers and the value
+// that encode appends. It runs for every published event, so the record and
+// its headers share one allocation, and the key, the per-event header values
+// and the value share another.
+func newRecord(ev Event, topic, source string, valueHint int, encode func([]byte) ([]byte, error)) (*kgo.Record, error) {
 	id, ceType, key := ev.ID(), ev.CEType(), ev.Key()
-	buf := make([]byte, 0, len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+len(key))
+	buf := make([]byte, 0, 2*len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+valueHint)
 	cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
 	buf = append(buf, key...)
-	r.Key = cut(0)
+	keyv := cut(0)
 	n := len(buf)
 	buf = append(buf, id...)
 	idv := cut(n)
@@ -134,13 +135,24 @@ func setCloudEvent(r *kgo.Record, ev Event, source string) {
 	n = len(buf)
 	buf = append(buf, key...)
 	subjv := cut(n)
-	r.Headers = append(r.Headers[:0],
-		kgo.RecordHeader{Key: HeaderSpecVersion, Value: specVersionValue},
-		kgo.RecordHeader{Key: HeaderID, Value: idv},
-		kgo.RecordHeader{Key: HeaderSource, Value: srcv},
-		kgo.RecordHeader{Key: HeaderType, Value: typev},
-		kgo.RecordHeader{Key: HeaderTime, Value: timev},
-		kgo.RecordHeader{Key: HeaderSubject, Value: subjv},
-		kgo.RecordHeader{Key: HeaderContentType, Value: contentTypeValue},
-	)
+	n = len(buf)
+	buf, err := encode(buf)
+	if err != nil {
+		return nil, err
+	}
+	rh := &struct {
+		r kgo.Record
+		h [7]kgo.RecordHeader
+	}{}
+	rh.h = [7]kgo.RecordHeader{
+		{Key: HeaderSpecVersion, Value: specVersionValue},
+		{Key: HeaderID, Value: idv},
+		{Key: HeaderSource, Value: srcv},
+		{Key: HeaderType, Value: typev},
+		{Key: HeaderTime, Value: timev},
+		{Key: HeaderSubject, Value: subjv},
+		{Key: HeaderContentType, Value: contentTypeValue},
+	}
+	rh.r = kgo.Record{Topic: topic, Key: keyv, Value: buf[n:len(buf):len(buf)], Headers: rh.h[:]}
+	return &rh.r, nil
 }

@@ -60,7 +60,10 @@ func TestHeaders(t *testing.T) {
 		t.Error("GetHeader found a missing key")
 	}
 	ev := sampleEvents()[0]
-	setCloudEvent(r, ev, DomainSource("sales"))
+	r, err := newRecord(ev, "t", DomainSource("sales"), 0, func(b []byte) ([]byte, error) { return append(b, "value"...), nil })
+	if err != nil || string(r.Value) != "value" {
+		t.Fatalf("newRecord: %v, value %q", err, r.Value)
+	}
 	ce := CloudEventOf(r)
 	want := CloudEvent{SpecVersion: "1.0", ID: "e1", Source: "/domains/sales", Type: "io.meshbone.product.deprecated.v1", Time: ev.Time(), Subject: "sales.customer-orders", ContentType: "application/avro"}
 	if ce != want {
