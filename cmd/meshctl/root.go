@@ -62,7 +62,7 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		productCmd(g),
 		violationsCmd(g), complianceCmd(g), policyCmd(g),
 		searchCmd(g), showCmd(g), lineageCmd(g), subscribeCmd(g),
-		devCmd(g),
+		devCmd(g), probeCmd(g),
 	)
 	return root
 }
