@@ -1,0 +1,280 @@
+package policy
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/ext"
+
+	"github.com/meshbone/meshbone/pkg/product"
+)
+
+// The types below are what CEL expressions see. They mirror the mesh
+// contracts with the Avro field names (cel tags) and value semantics: an
+// absent optional record or string is its zero value.
+
+// Product is a DataProduct as policies see it (variable product).
+type Product struct {
+	ID               string            `cel:"id"`
+	Name             string            `cel:"name"`
+	Domain           string            `cel:"domain"`
+	OwnerTeam        string            `cel:"owner_team"`
+	Description      string            `cel:"description"`
+	Tags             []string          `cel:"tags"`
+	DocumentationURL string            `cel:"documentation_url"`
+	Version          string            `cel:"version"`
+	Sensitivity      string            `cel:"sensitivity"`
+	RetentionDays    int64             `cel:"retention_days"`
+	SLA              SLA               `cel:"sla"`
+	QualitySLOs      []QualitySLO      `cel:"quality_slos"`
+	OutputPorts      []OutputPort      `cel:"output_ports"`
+	Inputs           []string          `cel:"inputs"`
+	Ownership        Ownership         `cel:"ownership"`
+	Security         Security          `cel:"security"`
+	Labels           map[string]string `cel:"labels"`
+}
+
+// SLA is a product's service levels.
+type SLA struct {
+	Freshness    string  `cel:"freshness"`
+	Availability float64 `cel:"availability"`
+}
+
+// QualitySLO is a quality objective: observed <operator> threshold.
+type QualitySLO struct {
+	Dimension string  `cel:"dimension"`
+	Operator  string  `cel:"operator"`
+	Threshold float64 `cel:"threshold"`
+}
+
+// OutputPort is a product's output topic.
+type OutputPort struct {
+	Name          string   `cel:"name"`
+	Topic         string   `cel:"topic"`
+	SchemaSubject string   `cel:"schema_subject"`
+	SchemaID      int64    `cel:"schema_id"`
+	Format        string   `cel:"format"`
+	Partitions    int64    `cel:"partitions"`
+	Fields        []string `cel:"fields"`
+}
+
+// Ownership names the people responsible for a product.
+type Ownership struct {
+	TechnicalOwner string `cel:"technical_owner"`
+	BusinessOwner  string `cel:"business_owner"`
+	Steward        string `cel:"steward"`
+	OnCall         string `cel:"on_call"`
+}
+
+// Security is a product's declared security controls.
+type Security struct {
+	EncryptionAtRest bool     `cel:"encryption_at_rest"`
+	PIIFields        []string `cel:"pii_fields"`
+	PIIMasked        bool     `cel:"pii_masked"`
+	AuditLogging     bool     `cel:"audit_logging"`
+}
+
+// Event is the event being judged (variable event).
+type Event struct {
+	Kind          string    `cel:"kind"`
+	Type          string    `cel:"type"`
+	ID            string    `cel:"id"`
+	Source        string    `cel:"source"`
+	SourceDomain  string    `cel:"source_domain"`
+	Subject       string    `cel:"subject"`
+	Time          time.Time `cel:"time"`
+	Actor         string    `cel:"actor"`
+	Reason        string    `cel:"reason"`
+	Successor     string    `cel:"successor"`
+	SunsetAt      time.Time `cel:"sunset_at"`
+	ProductID     string    `cel:"product_id"`
+	ProductDomain string    `cel:"product_domain"`
+	ProductKnown  bool      `cel:"product_known"`
+	Watermark     time.Time `cel:"watermark"`
+}
+
+// Quality is a quality event (variable quality).
+type Quality struct {
+	EventID        string         `cel:"event_id"`
+	ProductID      string         `cel:"product_id"`
+	ProductVersion string         `cel:"product_version"`
+	RunID          string         `cel:"run_id"`
+	ObservedAt     time.Time      `cel:"observed_at"`
+	DataWatermark  time.Time      `cel:"data_watermark"`
+	Checks         []QualityCheck `cel:"checks"`
+}
+
+// QualityCheck is one check of a quality run.
+type QualityCheck struct {
+	Name      string  `cel:"name"`
+	Dimension string  `cel:"dimension"`
+	Column    string  `cel:"column"`
+	Observed  float64 `cel:"observed"`
+	Operator  string  `cel:"operator"`
+	Threshold float64 `cel:"threshold"`
+	Passed    bool    `cel:"passed"`
+}
+
+// Upstream is one of the product's inputs as the mesh knows it (variable
+// upstream).
+type Upstream struct {
+	ID     string `cel:"id"`
+	Known  bool   `cel:"known"`
+	Status string `cel:"status"`
+}
+
+// Upstream statuses.
+const (
+	StatusActive     = "ACTIVE"
+	StatusDeprecated = "DEPRECATED"
+	StatusRetired    = "RETIRED"
+	StatusUnknown    = "UNKNOWN"
+)
+
+// Names of the CEL variables.
+const (
+	VarProduct  = "product"
+	VarEvent    = "event"
+	VarQuality  = "quality"
+	VarUpstream = "upstream"
+	VarNow      = "now"
+)
+
+var (
+	envOnce sync.Once
+	envVal  *cel.Env
+	envErr  error
+)
+
+// celType is the CEL name of a mirror type ("policy.Product").
+func celType(v any) *cel.Type {
+	t := reflect.TypeOf(v)
+	return cel.ObjectType(t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:] + "." + t.Name())
+}
+
+// Env returns the CEL environment every policy expression is compiled in.
+func Env() (*cel.Env, error) {
+	envOnce.Do(func() { envVal, envErr = newEnv() })
+	return envVal, envErr
+}
+
+func newEnv() (*cel.Env, error) {
+	checkT, sloT := celType(QualityCheck{}), celType(QualitySLO{})
+	return cel.NewEnv(
+		ext.NativeTypes(ext.ParseStructTags(true),
+			reflect.TypeOf(Product{}), reflect.TypeOf(Event{}), reflect.TypeOf(Quality{}), reflect.TypeOf(Upstream{})),
+		ext.Strings(),
+		cel.OptionalTypes(),
+		cel.Variable(VarProduct, celType(Product{})),
+		cel.Variable(VarEvent, celType(Event{})),
+		cel.Variable(VarQuality, celType(Quality{})),
+		cel.Variable(VarUpstream, cel.ListType(celType(Upstream{}))),
+		cel.Variable(VarNow, cel.TimestampType),
+		cel.Function("meets_slos",
+			cel.Overload("meets_slos_check_list", []*cel.Type{checkT, cel.ListType(sloT)}, cel.BoolType,
+				cel.BinaryBinding(func(c, l ref.Val) ref.Val {
+					check, slos, err := checkAndSLOs(c, l)
+					if err != nil {
+						return types.WrapErr(err)
+					}
+					return types.Bool(MeetsSLOs(check, slos))
+				}))),
+		cel.Function("slo_breaches",
+			cel.Overload("slo_breaches_list_list", []*cel.Type{cel.ListType(checkT), cel.ListType(sloT)}, cel.ListType(cel.StringType),
+				cel.BinaryBinding(func(cs, l ref.Val) ref.Val {
+					checks, err := cs.ConvertToNative(reflect.TypeFor[[]QualityCheck]())
+					if err != nil {
+						return types.WrapErr(err)
+					}
+					slos, err := l.ConvertToNative(reflect.TypeFor[[]QualitySLO]())
+					if err != nil {
+						return types.WrapErr(err)
+					}
+					return types.DefaultTypeAdapter.NativeToValue(SLOBreaches(checks.([]QualityCheck), slos.([]QualitySLO)))
+				}))),
+		cel.Function("mesh_duration",
+			cel.Overload("mesh_duration_string", []*cel.Type{cel.StringType}, cel.DurationType,
+				cel.UnaryBinding(func(s ref.Val) ref.Val {
+					str, ok := s.(types.String)
+					if !ok {
+						return types.MaybeNoSuchOverloadErr(s)
+					}
+					d, err := product.ParseDuration(string(str))
+					if err != nil {
+						return types.NewErr("mesh_duration: %v", err)
+					}
+					return types.Duration{Duration: d}
+				}))),
+	)
+}
+
+func checkAndSLOs(c, l ref.Val) (QualityCheck, []QualitySLO, error) {
+	cv, err := c.ConvertToNative(reflect.TypeFor[QualityCheck]())
+	if err != nil {
+		return QualityCheck{}, nil, err
+	}
+	lv, err := l.ConvertToNative(reflect.TypeFor[[]QualitySLO]())
+	if err != nil {
+		return QualityCheck{}, nil, err
+	}
+	return cv.(QualityCheck), lv.([]QualitySLO), nil
+}
+
+// MeetsSLOs reports whether the check's observed value satisfies every SLO
+// of its dimension; with no SLO of its dimension, whether the check passed.
+func MeetsSLOs(c QualityCheck, slos []QualitySLO) bool {
+	found := false
+	for _, s := range slos {
+		if s.Dimension != c.Dimension {
+			continue
+		}
+		found = true
+		if !Compare(c.Observed, s.Operator, s.Threshold) {
+			return false
+		}
+	}
+	return found || c.Passed
+}
+
+// SLOBreaches describes each check that does not meet its SLOs.
+func SLOBreaches(checks []QualityCheck, slos []QualitySLO) []string {
+	out := []string{}
+	for _, c := range checks {
+		if MeetsSLOs(c, slos) {
+			continue
+		}
+		desc := fmt.Sprintf("%s (%s %g, check failed)", c.Name, c.Dimension, c.Observed)
+		for _, s := range slos {
+			if s.Dimension == c.Dimension && !Compare(c.Observed, s.Operator, s.Threshold) {
+				desc = fmt.Sprintf("%s (%s %g, SLO %s %g)", c.Name, c.Dimension, c.Observed, s.Operator, s.Threshold)
+				break
+			}
+		}
+		out = append(out, desc)
+	}
+	return out
+}
+
+// Compare reports whether observed <op> threshold; an unknown operator is
+// false.
+func Compare(observed float64, op string, threshold float64) bool {
+	switch op {
+	case ">=":
+		return observed >= threshold
+	case ">":
+		return observed > threshold
+	case "<=":
+		return observed <= threshold
+	case "<":
+		return observed < threshold
+	case "==":
+		return observed == threshold
+	}
+	return false
+}

@@ -1,0 +1,189 @@
+package policy
+
+import (
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// Input is everything one evaluation may look at.
+type Input struct {
+	Trigger    Trigger
+	ProductID  string
+	Product    *events.DataProduct // the current descriptor; nil when no lifecycle event was seen
+	Lifecycle  *events.ProductLifecycleEvent
+	Quality    *events.QualityEvent
+	CloudEvent events.CloudEvent // of the judged record (zero for freshness checks)
+	EventID    string            // the judged event's id (for freshness: the event that set the watermark)
+	Watermark  time.Time         // newest data_watermark seen for the product
+	Upstream   []Upstream
+	Now        time.Time
+}
+
+// Vars is the CEL activation of one event, built once and shared by every
+// policy that judges it.
+type Vars struct {
+	Trigger   Trigger
+	ProductID string
+	Domain    string // the product's domain (from the descriptor, else the id)
+	act       interpreter.Activation
+	event     Event
+}
+
+// DomainOf returns the domain part of a product id ("sales.orders" ->
+// "sales"), or "" when it has none.
+func DomainOf(productID string) string {
+	d, _, ok := strings.Cut(productID, ".")
+	if !ok {
+		return ""
+	}
+	return d
+}
+
+// NewVars builds the activation for in.
+func NewVars(in Input) *Vars {
+	var p Product
+	if in.Product != nil {
+		p = productOf(in.Product)
+	}
+	id := in.ProductID
+	if id == "" {
+		id = p.ID
+	}
+	ev := Event{
+		Kind:          string(in.Trigger),
+		Type:          strings.ToUpper(string(in.Trigger)),
+		ID:            in.EventID,
+		Source:        in.CloudEvent.Source,
+		Subject:       in.CloudEvent.Subject,
+		Time:          in.CloudEvent.Time,
+		ProductID:     id,
+		ProductDomain: DomainOf(id),
+		ProductKnown:  in.Product != nil,
+		Watermark:     in.Watermark,
+	}
+	ev.SourceDomain, _ = events.SourceDomain(in.CloudEvent.Source)
+	q := Quality{Checks: []QualityCheck{}}
+	if l := in.Lifecycle; l != nil {
+		ev.Type = string(l.Type)
+		ev.ID = l.EventID
+		ev.Time = l.OccurredAt
+		ev.Actor = l.Actor
+		ev.Reason = deref(l.Reason)
+		ev.Successor = deref(l.Successor)
+		if l.SunsetAt != nil {
+			ev.SunsetAt = *l.SunsetAt
+		}
+	}
+	if e := in.Quality; e != nil {
+		q = qualityOf(e)
+		ev.ID = e.EventID
+		ev.Time = e.ObservedAt
+	}
+	if ev.ID == "" {
+		ev.ID = in.CloudEvent.ID
+	}
+	up := in.Upstream
+	if up == nil {
+		up = []Upstream{}
+	}
+	domain := p.Domain
+	if domain == "" {
+		domain = ev.ProductDomain
+	}
+	act, _ := interpreter.NewActivation(map[string]any{
+		VarProduct:  p,
+		VarEvent:    ev,
+		VarQuality:  q,
+		VarUpstream: up,
+		VarNow:      in.Now,
+	})
+	return &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, act: act, event: ev}
+}
+
+// EventID is the id of the judged event.
+func (v *Vars) EventID() string { return v.event.ID }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func productOf(d *events.DataProduct) Product {
+	p := Product{
+		ID:               d.ID,
+		Name:             d.Name,
+		Domain:           d.Domain,
+		OwnerTeam:        d.OwnerTeam,
+		Description:      deref(d.Description),
+		Tags:             orEmpty(d.Tags),
+		DocumentationURL: deref(d.DocumentationURL),
+		Version:          d.Version,
+		Sensitivity:      string(d.Sensitivity),
+		RetentionDays:    int64(d.RetentionDays),
+		QualitySLOs:      make([]QualitySLO, 0, len(d.QualitySLOs)),
+		OutputPorts:      make([]OutputPort, 0, len(d.OutputPorts)),
+		Inputs:           orEmpty(d.Inputs),
+		Labels:           d.Labels,
+	}
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	if s := d.SLA; s != nil {
+		p.SLA.Freshness = deref(s.Freshness)
+		if s.Availability != nil {
+			p.SLA.Availability = *s.Availability
+		}
+	}
+	for _, s := range d.QualitySLOs {
+		p.QualitySLOs = append(p.QualitySLOs, QualitySLO{Dimension: string(s.Dimension), Operator: s.Operator, Threshold: s.Threshold})
+	}
+	for _, o := range d.OutputPorts {
+		port := OutputPort{Name: o.Name, Topic: o.Topic, SchemaSubject: o.SchemaSubject, Format: o.Format, Partitions: int64(o.Partitions), Fields: orEmpty(o.Fields)}
+		if o.SchemaID != nil {
+			port.SchemaID = int64(*o.SchemaID)
+		}
+		p.OutputPorts = append(p.OutputPorts, port)
+	}
+	if o := d.Ownership; o != nil {
+		p.Ownership = Ownership{TechnicalOwner: deref(o.TechnicalOwner), BusinessOwner: deref(o.BusinessOwner), Steward: deref(o.Steward), OnCall: deref(o.OnCall)}
+	}
+	p.Security.PIIFields = []string{}
+	if s := d.Security; s != nil {
+		p.Security = Security{EncryptionAtRest: s.EncryptionAtRest, PIIFields: orEmpty(s.PIIFields), PIIMasked: s.PIIMasked, AuditLogging: s.AuditLogging}
+	}
+	return p
+}
+
+func qualityOf(e *events.QualityEvent) Quality {
+	q := Quality{
+		EventID:        e.EventID,
+		ProductID:      e.ProductID,
+		ProductVersion: e.ProductVersion,
+		RunID:          e.RunID,
+		ObservedAt:     e.ObservedAt,
+		Checks:         make([]QualityCheck, 0, len(e.Checks)),
+	}
+	if e.DataWatermark != nil {
+		q.DataWatermark = *e.DataWatermark
+	}
+	for _, c := range e.Checks {
+		q.Checks = append(q.Checks, QualityCheck{
+			Name: c.Name, Dimension: string(c.Dimension), Column: deref(c.Column),
+			Observed: c.Observed, Operator: c.Operator, Threshold: c.Threshold, Passed: c.Passed,
+		})
+	}
+	return q
+}
