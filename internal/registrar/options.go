@@ -1,0 +1,102 @@
+package registrar
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meshbone/meshbone/internal/kafka"
+)
+
+// Defaults of Options; their names mirror the flags of cmd/registrar.
+const (
+	DefaultListen            = ":8090"
+	DefaultPartitions        = kafka.DefaultPartitions
+	DefaultReplicationFactor = kafka.DefaultReplicationFactor
+	DefaultMinInsyncReplicas = kafka.DefaultMinInsyncReplicas
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultWriteTimeout      = 30 * time.Second
+)
+
+// Options configures a Service.
+type Options struct {
+	// Kafka is how to reach the brokers and the schema registry, and the
+	// topic prefix of the mesh. The prefix also prefixes every product port
+	// topic, so that several meshes can share a cluster.
+	Kafka kafka.Config
+	// Listen is the HTTP listen address; ":0" picks a free port.
+	Listen string
+	// TokenFile is the YAML file of hashed bearer tokens (see TokenFile);
+	// required.
+	TokenFile string
+	// Partitions, ReplicationFactor and MinInsyncReplicas shape the mesh
+	// topics created at start; ReplicationFactor and MinInsyncReplicas also
+	// apply to the product topics (whose partitions come from descriptors).
+	Partitions        int32
+	ReplicationFactor int16
+	MinInsyncReplicas int
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	MaxBodyBytes int64
+	// WriteTimeout bounds the Kafka and registry work of one write request.
+	WriteTimeout time.Duration
+}
+
+// DefaultOptions returns Options with every default set, for a single-broker
+// cluster on localhost. TokenFile is still to be set.
+func DefaultOptions() Options {
+	return Options{
+		Kafka:             kafka.DefaultConfig(),
+		Listen:            DefaultListen,
+		Partitions:        DefaultPartitions,
+		ReplicationFactor: DefaultReplicationFactor,
+		MinInsyncReplicas: DefaultMinInsyncReplicas,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		WriteTimeout:      DefaultWriteTimeout,
+	}
+}
+
+// withDefaults fills zero values with the defaults.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Listen == "" {
+		o.Listen = d.Listen
+	}
+	if o.Partitions == 0 {
+		o.Partitions = d.Partitions
+	}
+	if o.ReplicationFactor == 0 {
+		o.ReplicationFactor = d.ReplicationFactor
+	}
+	if o.MinInsyncReplicas == 0 {
+		o.MinInsyncReplicas = d.MinInsyncReplicas
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = d.WriteTimeout
+	}
+	return o
+}
+
+// Validate reports the first option that cannot work.
+func (o Options) Validate() error {
+	if err := o.Kafka.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.TokenFile == "":
+		return errors.New("token-file: is required")
+	case o.Partitions < 1:
+		return fmt.Errorf("partitions: must be >= 1, got %d", o.Partitions)
+	case o.ReplicationFactor < 1:
+		return fmt.Errorf("replication-factor: must be >= 1, got %d", o.ReplicationFactor)
+	case o.MinInsyncReplicas < 1 || o.MinInsyncReplicas > int(o.ReplicationFactor):
+		return fmt.Errorf("min-insync-replicas: must be between 1 and the replication factor %d, got %d", o.ReplicationFactor, o.MinInsyncReplicas)
+	case o.MaxBodyBytes < 1:
+		return fmt.Errorf("max-body-bytes: must be >= 1, got %d", o.MaxBodyBytes)
+	case o.WriteTimeout <= 0:
+		return fmt.Errorf("write-timeout: must be > 0, got %s", o.WriteTimeout)
+	}
+	return nil
+}

@@ -1,0 +1,486 @@
+package registrar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+
+	"github.com/meshbone/meshbone/pkg/events"
+	"github.com/meshbone/meshbone/pkg/product"
+)
+
+// rollbackTimeout bounds the undoing of a failed registration; it runs on a
+// context of its own, as the request's may be what expired.
+const rollbackTimeout = 15 * time.Second
+
+// ApplyResult is the answer to POST /api/v1/products.
+type ApplyResult struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	// Type is the lifecycle event emitted; empty when Unchanged.
+	Type    events.LifecycleType `json:"type,omitempty"`
+	EventID string               `json:"event_id,omitempty"`
+	// Unchanged is true when the descriptor was identical to the registered
+	// one: nothing was done and no event emitted.
+	Unchanged bool `json:"unchanged"`
+	// Ports lists each output port's topic, subject and schema id.
+	Ports []PortResult `json:"ports"`
+}
+
+// PortResult is one provisioned output port.
+type PortResult struct {
+	Name     string `json:"name"`
+	Topic    string `json:"topic"`
+	Subject  string `json:"subject"`
+	SchemaID int32  `json:"schema_id"`
+}
+
+// portPlan is the provisioning of one output port.
+type portPlan struct {
+	index       int    // in the descriptor
+	name        string // port name
+	topic       string
+	subject     string
+	schema      string // as posted
+	partitions  int32
+	topicExists bool // the topic belongs to the current major version already
+	prevVersion int  // latest version of the subject before this request; 0 = none
+}
+
+// undo records what a registration created, to delete it if a later step
+// fails.
+type undo struct {
+	topics    []string
+	versions  []subjectVersion
+	retention map[string]string // topic -> retention.ms to restore
+}
+
+type subjectVersion struct {
+	subject string
+	version int
+	whole   bool // the subject did not exist before: delete it all
+}
+
+// apply registers a product or publishes a new version of it, for principal
+// p, who has already been authorised for d's domain. d is valid.
+func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor) (ApplyResult, error) {
+	id := d.ID()
+	defer s.lock(id)()
+	s.lineageMu.RLock()
+	defer s.lineageMu.RUnlock()
+	if !s.caughtUp.Load() {
+		return ApplyResult{}, newError(ErrUnavailable, "", "the registrar is still reading the lifecycle topic; retry shortly")
+	}
+
+	cand := s.toEvent(d)
+	res := ApplyResult{ID: id, Version: d.Spec.Version}
+	typ := events.LifecycleRegistered
+	cur, exists := s.view.get(id)
+	var plans []portPlan
+	if exists {
+		same, samePorts, err := s.compare(ctx, d, cand, cur.Product)
+		if err != nil {
+			return res, err
+		}
+		if same {
+			res.Unchanged = true
+			res.Ports = portResults(cur.Product)
+			return res, nil
+		}
+		switch cur.Status {
+		case StatusRetired:
+			return res, newError(ErrConflict, "metadata.name", "product %s is retired; a retired product cannot be registered again", id)
+		case StatusDeprecated:
+			return res, newError(ErrConflict, "metadata.name", "product %s is deprecated%s; register its successor instead", id, successorNote(cur))
+		}
+		switch c := compareVersions(d.Spec.Version, cur.Product.Version); {
+		case c < 0:
+			return res, newError(ErrConflict, "spec.version", "version %s is lower than the registered version %s of %s", d.Spec.Version, cur.Product.Version, id)
+		case c == 0 && !samePorts:
+			return res, newError(ErrConflict, "spec.version", "version %s of %s is already registered with other output ports, schemas or retention; publish them as a new version", d.Spec.Version, id)
+		case c == 0:
+			typ = events.LifecycleUpdated
+			// Metadata only: the ports, topics and schemas stay as they are.
+			cand.OutputPorts = cur.Product.OutputPorts
+		default:
+			typ = events.LifecycleVersionPublished
+		}
+	}
+	var u undo
+	if typ != events.LifecycleUpdated {
+		var err error
+		if plans, err = s.plan(d, cand, cur, exists); err != nil {
+			return res, err
+		}
+		if err := s.checkSchemas(ctx, plans); err != nil {
+			return res, err
+		}
+		if err := s.provision(ctx, d, cand, cur, exists, plans, &u); err != nil {
+			s.rollback(id, &u)
+			return res, err
+		}
+	}
+
+	ev := &events.ProductLifecycleEvent{
+		EventID:    newID(),
+		Type:       typ,
+		OccurredAt: now(),
+		Actor:      p.Name,
+		Product:    cand,
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.rollback(id, &u)
+		return res, err
+	}
+	res.Type, res.EventID, res.Ports = typ, ev.EventID, portResults(cand)
+	s.log.Info("product provisioned", zap.String("id", id), zap.String("version", d.Spec.Version),
+		zap.String("type", string(typ)), zap.String("actor", p.Name), zap.String("event_id", ev.EventID))
+	return res, nil
+}
+
+func successorNote(p Product) string {
+	if p.Deprecation != nil && p.Deprecation.Successor != "" {
+		return " (successor " + p.Deprecation.Successor + ")"
+	}
+	return ""
+}
+
+// toEvent converts a descriptor to the lifecycle record's product, with the
+// mesh's topic prefix on every port topic and subject.
+func (s *Service) toEvent(d *product.Descriptor) events.DataProduct {
+	dp := d.ToEvent()
+	for i := range dp.OutputPorts {
+		dp.OutputPorts[i].Topic = s.topics.Prefix + dp.OutputPorts[i].Topic
+		dp.OutputPorts[i].SchemaSubject = events.Subject(dp.OutputPorts[i].Topic)
+	}
+	return dp
+}
+
+// compare tells whether the candidate is identical to the registered product
+// (same), and whether its ports, schemas and retention are (samePorts), so
+// that any difference is metadata.
+func (s *Service) compare(ctx context.Context, d *product.Descriptor, cand, cur events.DataProduct) (same, samePorts bool, err error) {
+	samePorts = cand.RetentionDays == cur.RetentionDays && jsonEqual(portsKey(cand), portsKey(cur))
+	if samePorts {
+		for i, port := range cur.OutputPorts {
+			if port.SchemaID == nil {
+				samePorts = false
+				break
+			}
+			text, err := s.schemaText(ctx, int(*port.SchemaID))
+			if err != nil {
+				return false, false, err
+			}
+			if canonicalSchema(text) != canonicalSchema(d.Spec.OutputPorts[i].Schema) {
+				samePorts = false
+				break
+			}
+		}
+	}
+	return samePorts && jsonEqual(metadataKey(cand), metadataKey(cur)), samePorts, nil
+}
+
+// portsKey is the part of a product that provisioning acts on, schema ids
+// left out.
+func portsKey(p events.DataProduct) []events.OutputPort {
+	ports := make([]events.OutputPort, len(p.OutputPorts))
+	for i, port := range p.OutputPorts {
+		port.SchemaID = nil
+		if port.Fields == nil {
+			port.Fields = []string{}
+		}
+		ports[i] = port
+	}
+	return ports
+}
+
+// metadataKey is everything else, with empty lists and maps normalised (the
+// Avro round trip does not keep nil apart from empty).
+func metadataKey(p events.DataProduct) events.DataProduct {
+	p.OutputPorts, p.RetentionDays = nil, 0
+	if len(p.Tags) == 0 {
+		p.Tags = nil
+	}
+	if len(p.Inputs) == 0 {
+		p.Inputs = nil
+	}
+	if len(p.QualitySLOs) == 0 {
+		p.QualitySLOs = nil
+	}
+	if len(p.Labels) == 0 {
+		p.Labels = nil
+	}
+	if p.Security != nil && len(p.Security.PIIFields) == 0 {
+		sec := *p.Security
+		sec.PIIFields = nil
+		p.Security = &sec
+	}
+	return p
+}
+
+func jsonEqual(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// plan lists the ports to provision, refusing a new version of the same
+// major that removes a port or changes a port's partition count.
+func (s *Service) plan(d *product.Descriptor, cand events.DataProduct, cur Product, exists bool) ([]portPlan, error) {
+	sameMajor := exists && majorOf(cur.Product.Version) == majorOf(d.Spec.Version)
+	existing := map[string]events.OutputPort{}
+	if sameMajor {
+		for _, port := range cur.Product.OutputPorts {
+			existing[port.Name] = port
+		}
+		for _, port := range cur.Product.OutputPorts {
+			if _, ok := d.Port(port.Name); !ok {
+				return nil, newError(ErrConflict, "spec.outputPorts", "port %q of version %s is missing: removing a port breaks its consumers and needs a new major version", port.Name, cur.Product.Version)
+			}
+		}
+	}
+	plans := make([]portPlan, len(cand.OutputPorts))
+	for i, port := range cand.OutputPorts {
+		pl := portPlan{index: i, name: port.Name, topic: port.Topic, subject: port.SchemaSubject,
+			schema: d.Spec.OutputPorts[i].Schema, partitions: port.Partitions}
+		if old, ok := existing[port.Name]; ok {
+			if old.Partitions != port.Partitions {
+				return nil, newError(ErrConflict, fmt.Sprintf("spec.outputPorts[%d].partitions", i),
+					"port %q has %d partitions in version %s; changing it would reorder keys within major version %s, publish a new major version instead", port.Name, old.Partitions, cur.Product.Version, majorOf(cur.Product.Version))
+			}
+			pl.topicExists = true
+		}
+		plans[i] = pl
+	}
+	return plans, nil
+}
+
+// checkSchemas checks every port schema BACKWARD compatible with the latest
+// version of its subject: locally with hamba/avro (the in-process fake
+// registry accepts anything), then with the registry. It changes nothing.
+func (s *Service) checkSchemas(ctx context.Context, plans []portPlan) error {
+	for i := range plans {
+		pl := &plans[i]
+		field := fmt.Sprintf("spec.outputPorts[%d].schema", pl.index)
+		latest, err := s.reg.SchemaByVersion(ctx, pl.subject, -1)
+		switch {
+		case notFound(err):
+			continue // a new subject: nothing to be compatible with
+		case err != nil:
+			return unavailable(err, "schema registry: latest version of %s", pl.subject)
+		}
+		pl.prevVersion = latest.Version
+		if canonicalSchema(latest.Schema.Schema) == canonicalSchema(pl.schema) {
+			continue
+		}
+		writer, err := parseSchema(latest.Schema.Schema)
+		if err != nil {
+			return &Error{Kind: ErrIncompatible, Field: field, Msg: fmt.Sprintf("latest version %d of %s does not parse", latest.Version, pl.subject), Err: err}
+		}
+		reader, err := parseSchema(pl.schema)
+		if err != nil { // Validate parsed it already
+			return &Error{Kind: product.ErrInvalid, Field: field, Err: err}
+		}
+		if err := avro.NewSchemaCompatibility().Compatible(reader, writer); err != nil {
+			return &Error{Kind: ErrIncompatible, Field: field, Err: err,
+				Msg: fmt.Sprintf("schema of port %q is not BACKWARD compatible with version %d of %s", pl.name, latest.Version, pl.subject)}
+		}
+		check, err := s.reg.CheckCompatibility(ctx, pl.subject, -1, sr.Schema{Schema: pl.schema, Type: sr.TypeAvro})
+		switch {
+		case err != nil && registryStatus(err) == http.StatusUnprocessableEntity:
+			return &Error{Kind: ErrIncompatible, Field: field, Err: err, Msg: fmt.Sprintf("the schema registry rejects the schema of port %q", pl.name)}
+		case err != nil:
+			return unavailable(err, "schema registry: check compatibility with %s", pl.subject)
+		case !check.Is:
+			reason := strings.Join(check.Messages, "; ")
+			if reason == "" {
+				reason = "no reason given"
+			}
+			return newError(ErrIncompatible, field, "the schema registry finds the schema of port %q not compatible with version %d of %s: %s", pl.name, latest.Version, pl.subject, reason)
+		}
+	}
+	return nil
+}
+
+// provision creates the port topics, registers the schemas (setting each
+// port's schema id in cand) and applies a changed retention to the existing
+// topics, recording in u what it did.
+func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand events.DataProduct, cur Product, exists bool, plans []portPlan, u *undo) error {
+	retention := strconv.FormatInt(int64(d.Spec.RetentionDays)*24*int64(time.Hour/time.Millisecond), 10)
+	for _, pl := range plans {
+		if pl.topicExists {
+			continue
+		}
+		cfg := map[string]*string{
+			"retention.ms":        kadm.StringPtr(retention),
+			"min.insync.replicas": kadm.StringPtr(strconv.Itoa(s.opts.MinInsyncReplicas)),
+		}
+		resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.ReplicationFactor, cfg, pl.topic)
+		if err == nil {
+			err = resp.Err
+		}
+		switch {
+		case err == nil:
+			u.topics = append(u.topics, pl.topic)
+		case errors.Is(err, kerr.TopicAlreadyExists):
+			s.log.Warn("port topic exists already; keeping it", zap.String("topic", pl.topic))
+		case errors.Is(err, kerr.InvalidReplicationFactor), errors.Is(err, kerr.InvalidPartitions), errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.PolicyViolation):
+			return &Error{Kind: ErrConflict, Field: fmt.Sprintf("spec.outputPorts[%d]", pl.index), Msg: "Kafka refuses to create topic " + pl.topic, Err: err}
+		default:
+			return unavailable(err, "kafka: create topic %s", pl.topic)
+		}
+	}
+	for _, pl := range plans {
+		ss, err := s.reg.CreateSchema(ctx, pl.subject, sr.Schema{Schema: pl.schema, Type: sr.TypeAvro})
+		switch {
+		case err != nil && registryStatus(err) == http.StatusConflict:
+			return &Error{Kind: ErrIncompatible, Field: fmt.Sprintf("spec.outputPorts[%d].schema", pl.index), Err: err,
+				Msg: fmt.Sprintf("the schema registry refuses the schema of port %q as incompatible", pl.name)}
+		case err != nil && registryStatus(err) == http.StatusUnprocessableEntity:
+			return &Error{Kind: ErrIncompatible, Field: fmt.Sprintf("spec.outputPorts[%d].schema", pl.index), Err: err,
+				Msg: fmt.Sprintf("the schema registry rejects the schema of port %q", pl.name)}
+		case err != nil:
+			return unavailable(err, "schema registry: register %s", pl.subject)
+		}
+		if ss.Version > pl.prevVersion {
+			u.versions = append(u.versions, subjectVersion{subject: pl.subject, version: ss.Version, whole: pl.prevVersion == 0})
+		}
+		s.rememberSchema(ss.ID, pl.schema)
+		sid := int32(ss.ID)
+		cand.OutputPorts[pl.index].SchemaID = &sid
+		if pl.prevVersion == 0 {
+			if err := s.ensureBackward(ctx, pl.subject); err != nil {
+				return unavailable(err, "schema registry")
+			}
+		}
+	}
+	if exists && cur.Product.RetentionDays != int32(d.Spec.RetentionDays) {
+		var topics []string
+		for _, pl := range plans {
+			if pl.topicExists {
+				topics = append(topics, pl.topic)
+			}
+		}
+		if len(topics) > 0 {
+			if err := s.setRetention(ctx, retention, topics); err != nil {
+				return err
+			}
+			old := strconv.FormatInt(int64(cur.Product.RetentionDays)*24*int64(time.Hour/time.Millisecond), 10)
+			u.retention = map[string]string{}
+			for _, t := range topics {
+				u.retention[t] = old
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) setRetention(ctx context.Context, ms string, topics []string) error {
+	resps, err := s.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: kadm.StringPtr(ms)}}, topics...)
+	if err == nil {
+		for _, r := range resps {
+			if r.Err != nil {
+				err = fmt.Errorf("%s: %w", r.Name, r.Err)
+				break
+			}
+		}
+	}
+	if err != nil {
+		return unavailable(err, "kafka: set retention.ms of %s", strings.Join(topics, ", "))
+	}
+	return nil
+}
+
+// rollback deletes what a failed registration created. Failures are logged:
+// the request is answered with the error that caused the rollback.
+func (s *Service) rollback(id string, u *undo) {
+	if len(u.topics) == 0 && len(u.versions) == 0 && len(u.retention) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	log := s.log.With(zap.String("id", id))
+	for i := len(u.versions) - 1; i >= 0; i-- {
+		v := u.versions[i]
+		var err error
+		if v.whole {
+			if _, err = s.reg.DeleteSubject(ctx, v.subject, sr.SoftDelete); err == nil {
+				_, err = s.reg.DeleteSubject(ctx, v.subject, sr.HardDelete)
+			}
+		} else if err = s.reg.DeleteSchema(ctx, v.subject, v.version, sr.SoftDelete); err == nil {
+			err = s.reg.DeleteSchema(ctx, v.subject, v.version, sr.HardDelete)
+		}
+		if err != nil {
+			log.Error("rollback: schema version left behind", zap.String("subject", v.subject), zap.Int("version", v.version), zap.Error(err))
+		}
+	}
+	if len(u.topics) > 0 {
+		resps, err := s.adm.DeleteTopics(ctx, u.topics...)
+		if err != nil {
+			log.Error("rollback: topics left behind", zap.Strings("topics", u.topics), zap.Error(err))
+		}
+		for _, r := range resps {
+			if r.Err != nil {
+				log.Error("rollback: topic left behind", zap.String("topic", r.Topic), zap.Error(r.Err))
+			}
+		}
+	}
+	for topic, ms := range u.retention {
+		if err := s.setRetention(ctx, ms, []string{topic}); err != nil {
+			log.Error("rollback: retention not restored", zap.String("topic", topic), zap.Error(err))
+		}
+	}
+	log.Info("rolled back a failed registration", zap.Strings("topics", u.topics), zap.Int("schema_versions", len(u.versions)))
+}
+
+// publish sends a lifecycle event (idempotent producer, acks=all) and folds
+// it into the view at once, so the caller reads its own write.
+func (s *Service) publish(ctx context.Context, ev *events.ProductLifecycleEvent) error {
+	rec, err := s.codec.Encode(ctx, ev, events.DomainSource(ev.Product.Domain))
+	if err != nil {
+		if errors.Is(err, events.ErrInvalidEvent) {
+			return err // a bug: the descriptor was valid
+		}
+		return unavailable(err, "schema registry: encode the lifecycle event")
+	}
+	if err := s.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return unavailable(err, "kafka: publish the %s event of %s", ev.Type, ev.Product.ID)
+	}
+	s.view.apply(ev, rec.Partition, rec.Offset)
+	return nil
+}
+
+func portResults(p events.DataProduct) []PortResult {
+	out := make([]PortResult, len(p.OutputPorts))
+	for i, port := range p.OutputPorts {
+		out[i] = PortResult{Name: port.Name, Topic: port.Topic, Subject: port.SchemaSubject}
+		if port.SchemaID != nil {
+			out[i].SchemaID = *port.SchemaID
+		}
+	}
+	return out
+}
+
+// newID returns a random UUID (version 4).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// now is the current time at the millisecond precision of the contracts.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
