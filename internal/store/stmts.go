@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// stmts are the fold's statements, prepared once on the writer connection.
+type stmts struct {
+	insVersion, getProduct, getCompliance, getLatestQuality, upsertProduct,
+	delTags, insTag, delPorts, insPort, delLineage, insLineage, delFTS, insFTS,
+	insSchema, getSchema, insQuality, updQuality, upsertViolation,
+	upsertCompliance, updCompliance, insAudit, countAudit, pruneAudit,
+	upsertOffset *sql.Stmt
+	all []*sql.Stmt
+}
+
+func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
+	s := &stmts{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&s.insVersion, `INSERT OR IGNORE INTO product_versions(event_id, product_id, type, version, occurred_at, actor, reason, successor) VALUES(?,?,?,?,?,?,?,?)`},
+		{&s.getProduct, `SELECT state, registered_at, reason, successor, sunset_at FROM products WHERE id = ?`},
+		{&s.getCompliance, `SELECT status FROM compliance WHERE product_id = ?`},
+		{&s.getLatestQuality, `SELECT passed, total, observed_at, event_id FROM quality_runs WHERE product_id = ? ORDER BY observed_at DESC, event_id DESC LIMIT 1`},
+		{&s.upsertProduct, `INSERT INTO products(id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, descriptor, compliance, quality_score, quality_at, quality_event)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET name=excluded.name, domain=excluded.domain, owner_team=excluded.owner_team,
+				description=excluded.description, version=excluded.version, sensitivity=excluded.sensitivity, state=excluded.state,
+				tags=excluded.tags, registered_at=excluded.registered_at, updated_at=excluded.updated_at, reason=excluded.reason,
+				successor=excluded.successor, sunset_at=excluded.sunset_at, descriptor=excluded.descriptor,
+				compliance=excluded.compliance, quality_score=excluded.quality_score, quality_at=excluded.quality_at,
+				quality_event=excluded.quality_event
+			RETURNING rowid`},
+		{&s.delTags, `DELETE FROM product_tags WHERE product_id = ?`},
+		{&s.insTag, `INSERT OR IGNORE INTO product_tags(product_id, tag) VALUES(?,?)`},
+		{&s.delPorts, `DELETE FROM ports WHERE product_id = ?`},
+		{&s.insPort, `INSERT OR REPLACE INTO ports(product_id, name, topic, schema_subject, schema_id, format, partitions, fields) VALUES(?,?,?,?,?,?,?,?)`},
+		{&s.delLineage, `DELETE FROM lineage WHERE downstream = ?`},
+		{&s.insLineage, `INSERT OR IGNORE INTO lineage(upstream, downstream) VALUES(?,?)`},
+		{&s.delFTS, `DELETE FROM products_fts WHERE rowid = ?`},
+		{&s.insFTS, `INSERT INTO products_fts(rowid, name, tags, domain, owner, description, ports, fields) VALUES(?,?,?,?,?,?,?,?)`},
+		{&s.insSchema, `INSERT OR IGNORE INTO schemas(id, schema) VALUES(?,?)`},
+		{&s.getSchema, `SELECT schema FROM schemas WHERE id = ?`},
+		{&s.insQuality, `INSERT OR IGNORE INTO quality_runs(event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks) VALUES(?,?,?,?,?,?,?,?,?)`},
+		{&s.updQuality, `UPDATE products SET quality_score = ?1, quality_at = ?2, quality_event = ?3
+			WHERE id = ?4 AND (quality_at IS NULL OR quality_at < ?2 OR (quality_at = ?2 AND quality_event < ?3))`},
+		{&s.upsertViolation, `INSERT INTO violations(violation_id, product_id, domain, policy_id, policy_version, scope, severity, status, message, evidence,
+				source_event_id, source_topic, source_partition, source_offset, detected_at, resolved_at)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT(violation_id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at`},
+		{&s.upsertCompliance, `INSERT OR REPLACE INTO compliance(product_id, product_version, domain, status, open_violations, evaluated_at) VALUES(?,?,?,?,?,?)`},
+		{&s.updCompliance, `UPDATE products SET compliance = ? WHERE id = ?`},
+		{&s.insAudit, `INSERT OR IGNORE INTO audit(event_id, actor, domain, action, target, outcome, at, details) VALUES(?,?,?,?,?,?,?,?)`},
+		{&s.countAudit, `SELECT count(*) FROM audit`},
+		{&s.pruneAudit, `DELETE FROM audit WHERE event_id IN (SELECT event_id FROM audit ORDER BY at, event_id LIMIT ?)`},
+		{&s.upsertOffset, `INSERT INTO offsets(topic, partition, offset) VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET offset = excluded.offset`},
+	} {
+		st, err := db.PrepareContext(ctx, p.q)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("store: prepare: %w\n%s", err, p.q)
+		}
+		*p.dst = st
+		s.all = append(s.all, st)
+	}
+	return s, nil
+}
+
+func (s *stmts) close() {
+	for _, st := range s.all {
+		st.Close()
+	}
+}
+
+// bind returns the statements bound to tx.
+func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
+	b := &stmts{}
+	for _, p := range []struct{ dst, src **sql.Stmt }{
+		{&b.insVersion, &s.insVersion}, {&b.getProduct, &s.getProduct}, {&b.getCompliance, &s.getCompliance},
+		{&b.getLatestQuality, &s.getLatestQuality}, {&b.upsertProduct, &s.upsertProduct}, {&b.delTags, &s.delTags},
+		{&b.insTag, &s.insTag}, {&b.delPorts, &s.delPorts}, {&b.insPort, &s.insPort}, {&b.delLineage, &s.delLineage},
+		{&b.insLineage, &s.insLineage}, {&b.delFTS, &s.delFTS}, {&b.insFTS, &s.insFTS}, {&b.insSchema, &s.insSchema},
+		{&b.getSchema, &s.getSchema}, {&b.insQuality, &s.insQuality}, {&b.updQuality, &s.updQuality},
+		{&b.upsertViolation, &s.upsertViolation}, {&b.upsertCompliance, &s.upsertCompliance},
+		{&b.updCompliance, &s.updCompliance}, {&b.insAudit, &s.insAudit}, {&b.countAudit, &s.countAudit},
+		{&b.pruneAudit, &s.pruneAudit}, {&b.upsertOffset, &s.upsertOffset},
+	} {
+		*p.dst = tx.StmtContext(ctx, *p.src)
+	}
+	return b
+}
