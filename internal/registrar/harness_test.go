@@ -58,11 +58,18 @@ func writeTokens(t *testing.T) string {
 // newWorld starts a registrar on a fresh Env.
 func newWorld(t *testing.T, tweak ...func(*registrar.Options)) *world {
 	t.Helper()
-	env := testkit.New(t)
-	t.Logf("registrar suite on %s", env.Backend)
-	w := &world{t: t, env: env, tokens: writeTokens(t)}
+	w := prepare(t)
 	w.start(tweak...)
 	return w
+}
+
+// prepare returns a world with a fresh Env and token file, and no registrar
+// running yet.
+func prepare(t *testing.T) *world {
+	t.Helper()
+	env := testkit.New(t)
+	t.Logf("registrar suite on %s", env.Backend)
+	return &world{t: t, env: env, tokens: writeTokens(t)}
 }
 
 func (w *world) options() registrar.Options {
