@@ -52,11 +52,11 @@ func TestAuthenticate(t *testing.T) {
 	}
 	ts := newTokenSet(tokens)
 	for header, want := range map[string]string{
-		"":                    "missing Authorization header",
-		"Basic c2VjcmV0":      "is not \"Bearer <token>\"",
-		"Bearer ":             "is not \"Bearer <token>\"",
-		"Bearer not-the-one":  "unknown bearer token",
-		"Bearer secret":       "",
+		"":                   "missing Authorization header",
+		"Basic c2VjcmV0":     "is not \"Bearer <token>\"",
+		"Bearer ":            "is not \"Bearer <token>\"",
+		"Bearer not-the-one": "unknown bearer token",
+		"Bearer secret":      "",
 		"bearer   secret   ": "",
 	} {
 		r, _ := http.NewRequest(http.MethodPost, "/", nil)
