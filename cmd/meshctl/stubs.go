@@ -16,7 +16,6 @@ func notYet(use, issue string) *cobra.Command {
 	}}
 }
 
-func productCmd(*globals) *cobra.Command    { return notYet("product", "registrar issue") }
 func violationsCmd(*globals) *cobra.Command { return notYet("violations", "governor issue") }
 func complianceCmd(*globals) *cobra.Command { return notYet("compliance", "governor issue") }
 func policyCmd(*globals) *cobra.Command     { return notYet("policy", "governor issue") }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/internal/testkit"
+)
+
+// startRegistrar runs a registrar on a fresh testkit Env and returns its URL
+// and a token per given domain ("governance" gives the governance role).
+func startRegistrar(t *testing.T, domains ...string) (string, map[string]string) {
+	t.Helper()
+	env := testkit.New(t)
+	t.Logf("meshctl product on %s", env.Backend)
+	tokens := map[string]string{}
+	var entries []registrar.Token
+	for _, d := range domains {
+		tok, err := registrar.NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[d] = tok
+		e := registrar.Token{SHA256: registrar.HashToken(tok), Principal: d + "-cli", Domain: d, Role: registrar.RoleDomainOwner}
+		if d == "governance" {
+			e.Domain, e.Role = "", registrar.RoleGovernance
+		}
+		entries = append(entries, e)
+	}
+	file := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := registrar.WriteTokenFile(file, entries); err != nil {
+		t.Fatal(err)
+	}
+	opts := registrar.DefaultOptions()
+	opts.Kafka = kafka.Config{Brokers: env.Brokers, TopicPrefix: env.Prefix, RegistryURL: env.Registry}
+	opts.Listen, opts.TokenFile = "127.0.0.1:0", file
+	svc, err := registrar.New(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("registrar did not stop")
+		}
+	})
+	env.Eventually(func() bool {
+		resp, err := http.Get(svc.URL() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "registrar ready")
+	return svc.URL(), tokens
+}
+
+// meshctl runs the command line in-process and returns its output.
+func meshctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRoot(&out, &errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String() + errOut.String(), err
+}
+
+func TestProductCommands(t *testing.T) {
+	url, tokens := startRegistrar(t, "sales", "marketing", "governance")
+	example := filepath.Join("..", "..", "examples", "sales", "customer-orders.yaml")
+
+	out, err := meshctl(t, "--registrar", url, "--token", tokens["sales"], "product", "apply", "-f", example)
+	if err != nil || !strings.Contains(out, "REGISTERED") || !strings.Contains(out, "sales.customer-orders.orders.v2") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	// Flags from the environment; applying again changes nothing.
+	t.Setenv("MESHBONE_REGISTRAR", url)
+	t.Setenv("MESHBONE_TOKEN", tokens["sales"])
+	if out, err := meshctl(t, "product", "apply", "-f", example); err != nil || !strings.Contains(out, "UNCHANGED") {
+		t.Fatalf("apply again: %v\n%s", err, out)
+	}
+
+	out, err = meshctl(t, "product", "get", "sales.customer-orders")
+	if err != nil || !strings.Contains(out, "ACTIVE") || !strings.Contains(out, "6 partitions") {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+	out, err = meshctl(t, "-o", "json", "product", "get", "sales.customer-orders")
+	var view registrar.Product
+	if err != nil || json.Unmarshal([]byte(out), &view) != nil || view.Product.Version != "2.1.0" {
+		t.Fatalf("get -o json: %v\n%s", err, out)
+	}
+	if out, err := meshctl(t, "product", "list"); err != nil || !strings.Contains(out, "sales.customer-orders") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+
+	// Errors come out as the API gave them.
+	_, err = meshctl(t, "--token", tokens["marketing"], "product", "apply", "-f", example)
+	if err == nil || !strings.Contains(err.Error(), "forbidden (HTTP 403)") {
+		t.Fatalf("cross-domain apply: %v", err)
+	}
+	_, err = meshctl(t, "product", "get", "sales.nothing")
+	if err == nil || !strings.Contains(err.Error(), "not_found (HTTP 404)") {
+		t.Fatalf("get unknown: %v", err)
+	}
+	_, err = meshctl(t, "product", "retire", "sales.customer-orders")
+	if err == nil || !strings.Contains(err.Error(), "deprecate it before retiring it") {
+		t.Fatalf("retire active: %v", err)
+	}
+	_, err = meshctl(t, "product", "apply", "-f", filepath.Join("..", "..", "examples", "README.md"))
+	if err == nil {
+		t.Fatal("apply of a non-descriptor succeeded")
+	}
+
+	out, err = meshctl(t, "product", "deprecate", "sales.customer-orders", "--reason", "split into per-channel products", "--sunset", "2099-01-31")
+	if err != nil || !strings.Contains(out, "DEPRECATED") {
+		t.Fatalf("deprecate: %v\n%s", err, out)
+	}
+	_, err = meshctl(t, "product", "retire", "sales.customer-orders", "--force")
+	if err == nil || !strings.Contains(err.Error(), "forbidden (HTTP 403)") {
+		t.Fatalf("retire --force by a domain owner: %v", err)
+	}
+	out, err = meshctl(t, "product", "retire", "sales.customer-orders")
+	if err != nil || !strings.Contains(out, "RETIRED") {
+		t.Fatalf("retire: %v\n%s", err, out)
+	}
+}
