@@ -1,0 +1,480 @@
+package governor
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshbone/meshbone/internal/policy"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// Source is where a judged record was read.
+type Source struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// Watermark is the newest data_watermark seen for a product and the quality
+// event that carried it.
+type Watermark struct {
+	At      time.Time `json:"at"`
+	EventID string    `json:"event_id"`
+	Source  Source    `json:"source"`
+}
+
+// OpenViolation is a violation raised and not yet resolved.
+type OpenViolation struct {
+	// Errored says the violation reports a policy that failed to
+	// evaluate, not one that was broken.
+	Errored   bool                   `json:"errored,omitempty"`
+	Violation events.PolicyViolation `json:"violation"`
+}
+
+// ProductState is what the governor knows of one product. It is the value of
+// the governor's state topic (JSON, key = product id), written in the same
+// transaction as the violations and offsets it reflects.
+type ProductState struct {
+	ID        string              `json:"id"`
+	Product   *events.DataProduct `json:"product,omitempty"` // nil until a lifecycle event
+	Status    string              `json:"status,omitempty"`  // ACTIVE, DEPRECATED or RETIRED
+	Watermark *Watermark          `json:"watermark,omitempty"`
+	// Open maps a slot ("<policy id>@<lifecycle|data>") to its open
+	// violation. A policy judges lifecycle events in one slot and data
+	// (quality events and freshness checks) in another, so a quality run
+	// never clears what a descriptor broke, and the reverse.
+	Open map[string]*OpenViolation `json:"open,omitempty"`
+}
+
+func (ps *ProductState) clone() *ProductState {
+	c := *ps
+	c.Open = maps.Clone(ps.Open)
+	if c.Open == nil {
+		c.Open = map[string]*OpenViolation{}
+	}
+	return &c
+}
+
+// Domain returns the product's domain: from its descriptor, else from its
+// id, else "unknown" (a violation must name one).
+func (ps *ProductState) Domain() string {
+	if ps.Product != nil && ps.Product.Domain != "" {
+		return ps.Product.Domain
+	}
+	if d := policy.DomainOf(ps.ID); d != "" {
+		return d
+	}
+	return "unknown"
+}
+
+// Compliance returns the product's compliance status as of now.
+func (ps *ProductState) Compliance(now time.Time) *events.ComplianceStatus {
+	c := &events.ComplianceStatus{
+		ProductID:      ps.ID,
+		Domain:         ps.Domain(),
+		Status:         events.Compliant,
+		OpenViolations: []events.OpenViolation{},
+		EvaluatedAt:    now,
+	}
+	if ps.Product != nil {
+		c.ProductVersion = ps.Product.Version
+	} else {
+		c.Status = events.Unknown
+	}
+	for _, slot := range slices.Sorted(maps.Keys(ps.Open)) {
+		v := ps.Open[slot].Violation
+		c.OpenViolations = append(c.OpenViolations, events.OpenViolation{ViolationID: v.ViolationID, PolicyID: v.PolicyID, Severity: v.Severity, Message: v.Message})
+	}
+	if len(c.OpenViolations) > 0 {
+		c.Status = events.NonCompliant
+	}
+	return c
+}
+
+// Engine judges events with the current policies and keeps the state that
+// judging needs: each product's descriptor and lifecycle status, newest
+// watermark and open violations. It does no I/O: the service feeds it
+// decoded records in batches and writes what a batch returns in one Kafka
+// transaction; meshctl feeds it recorded events offline.
+//
+// An Engine is not safe for concurrent use, except SetPolicies and Policies.
+type Engine struct {
+	policies atomic.Pointer[policy.Set]
+	products map[string]*ProductState
+}
+
+// NewEngine returns an Engine judging with set and knowing nothing yet.
+func NewEngine(set *policy.Set) *Engine {
+	e := &Engine{products: map[string]*ProductState{}}
+	e.policies.Store(set)
+	return e
+}
+
+// SetPolicies replaces the policies; batches begun later use the new set.
+func (e *Engine) SetPolicies(set *policy.Set) { e.policies.Store(set) }
+
+// Policies returns the current policies.
+func (e *Engine) Policies() *policy.Set { return e.policies.Load() }
+
+// Restore replaces the engine's state with states (as read back from the
+// state topic).
+func (e *Engine) Restore(states map[string]*ProductState) {
+	e.products = states
+	for id, ps := range states {
+		if ps.Open == nil {
+			ps.Open = map[string]*OpenViolation{}
+		}
+		ps.ID = id
+	}
+}
+
+// Product returns the state of one product (do not modify it).
+func (e *Engine) Product(id string) (*ProductState, bool) {
+	ps, ok := e.products[id]
+	return ps, ok
+}
+
+// Len returns how many products the engine knows.
+func (e *Engine) Len() int { return len(e.products) }
+
+// Begin starts a batch judged at now with the current policies. Nothing it
+// does is visible in the engine until Commit; a batch that is dropped (its
+// transaction aborted) leaves the engine as it was, so judging the same
+// records again yields the same violations, with the same ids.
+func (e *Engine) Begin(now time.Time) *Batch {
+	return &Batch{
+		e: e, set: e.Policies(), now: now,
+		touched: map[string]*ProductState{},
+		dirty:   map[string]bool{},
+		Evals:   map[string]map[policy.Outcome]int{},
+	}
+}
+
+// Batch is a unit of judging: the events of one transaction.
+type Batch struct {
+	e       *Engine
+	set     *policy.Set
+	now     time.Time
+	touched map[string]*ProductState // copies of the states this batch changed
+	dirty   map[string]bool          // products whose compliance changed or was judged
+	order   []string                 // dirty products in the order they became so
+
+	// Violations are the violation records to publish, OPEN and RESOLVED,
+	// in order.
+	Violations []*events.PolicyViolation
+	// Evals counts decisions by policy id and outcome.
+	Evals map[string]map[policy.Outcome]int
+}
+
+// Now is the batch's evaluation time.
+func (b *Batch) Now() time.Time { return b.now }
+
+// lookup returns the current state of id (the batch's copy if it has one).
+func (b *Batch) lookup(id string) *ProductState {
+	if ps, ok := b.touched[id]; ok {
+		return ps
+	}
+	return b.e.products[id]
+}
+
+// get returns the batch's own, modifiable copy of id's state.
+func (b *Batch) get(id string) *ProductState {
+	if ps, ok := b.touched[id]; ok {
+		return ps
+	}
+	ps, ok := b.e.products[id]
+	if !ok {
+		ps = &ProductState{ID: id}
+	}
+	ps = ps.clone()
+	b.touched[id] = ps
+	return ps
+}
+
+func (b *Batch) markDirty(id string) {
+	if !b.dirty[id] {
+		b.dirty[id] = true
+		b.order = append(b.order, id)
+	}
+}
+
+// Lifecycle judges a lifecycle event and records the product's new
+// descriptor and status.
+func (b *Batch) Lifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent, src Source) {
+	id := ev.Product.ID
+	ps := b.get(id)
+	p := ev.Product
+	ps.Product = &p
+	switch ev.Type {
+	case events.LifecycleDeprecated:
+		ps.Status = policy.StatusDeprecated
+	case events.LifecycleRetired:
+		ps.Status = policy.StatusRetired
+	case events.LifecycleUpdated:
+		if ps.Status == "" {
+			ps.Status = policy.StatusActive
+		}
+	default:
+		ps.Status = policy.StatusActive
+	}
+	upstream := make([]policy.Upstream, 0, len(p.Inputs))
+	for _, in := range p.Inputs {
+		u := policy.Upstream{ID: in, Status: policy.StatusUnknown}
+		if st := b.lookup(in); st != nil && st.Product != nil {
+			u.Known, u.Status = true, st.Status
+		}
+		upstream = append(upstream, u)
+	}
+	in := policy.Input{
+		Trigger: policy.TriggerLifecycle, ProductID: id, Product: ps.Product, Lifecycle: ev,
+		CloudEvent: ce, EventID: ev.EventID, Upstream: upstream, Now: b.now,
+	}
+	if ps.Watermark != nil {
+		in.Watermark = ps.Watermark.At
+	}
+	b.judge(ps, in, ev.EventID, src)
+	b.markDirty(id)
+}
+
+// Quality judges a quality event and records its watermark if it is the
+// newest.
+func (b *Batch) Quality(ev *events.QualityEvent, ce events.CloudEvent, src Source) {
+	ps := b.get(ev.ProductID)
+	if w := ev.DataWatermark; w != nil && (ps.Watermark == nil || w.After(ps.Watermark.At)) {
+		ps.Watermark = &Watermark{At: *w, EventID: ev.EventID, Source: src}
+	}
+	in := policy.Input{
+		Trigger: policy.TriggerQuality, ProductID: ev.ProductID, Product: ps.Product, Quality: ev,
+		CloudEvent: ce, EventID: ev.EventID, Now: b.now,
+	}
+	if ps.Watermark != nil {
+		in.Watermark = ps.Watermark.At
+	}
+	b.judge(ps, in, ev.EventID, src)
+	b.markDirty(ev.ProductID)
+}
+
+// Freshness judges every product that has a descriptor and a watermark and
+// is not retired with the freshness policies. Only products whose open
+// violations change are published.
+func (b *Batch) Freshness() {
+	ids := make([]string, 0, len(b.e.products)+len(b.touched))
+	for id := range b.e.products {
+		ids = append(ids, id)
+	}
+	for id := range b.touched {
+		if _, ok := b.e.products[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		cur := b.lookup(id)
+		if cur.Product == nil || cur.Watermark == nil || cur.Status == policy.StatusRetired {
+			continue
+		}
+		in := policy.Input{
+			Trigger: policy.TriggerFreshness, ProductID: id, Product: cur.Product,
+			EventID: cur.Watermark.EventID, Watermark: cur.Watermark.At, Now: b.now,
+		}
+		vars := policy.NewVars(in)
+		decisions := b.set.Evaluate(vars)
+		b.count(decisions)
+		if !b.changes(cur, vars, decisions) {
+			continue
+		}
+		ps := b.get(id)
+		b.reconcile(ps, vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
+		b.markDirty(id)
+	}
+}
+
+func (b *Batch) count(decisions []policy.Decision) {
+	for _, d := range decisions {
+		m := b.Evals[d.Policy.ID]
+		if m == nil {
+			m = map[policy.Outcome]int{}
+			b.Evals[d.Policy.ID] = m
+		}
+		m[d.Outcome]++
+	}
+}
+
+// judge evaluates in and reconciles the product's open violations.
+func (b *Batch) judge(ps *ProductState, in policy.Input, eventID string, src Source) {
+	vars := policy.NewVars(in)
+	decisions := b.set.Evaluate(vars)
+	b.count(decisions)
+	b.reconcile(ps, vars, decisions, eventID, src)
+}
+
+// slotClass groups triggers whose judgements supersede each other.
+func slotClass(t policy.Trigger) string {
+	if t == policy.TriggerLifecycle {
+		return "lifecycle"
+	}
+	return "data"
+}
+
+func slotOf(policyID string, t policy.Trigger) string { return policyID + "@" + slotClass(t) }
+
+// wantOpen says what a decision asks of its slot: open a violation (and
+// whether it reports an error) or have none.
+func wantOpen(d policy.Decision) (open, errored bool) {
+	switch d.Outcome {
+	case policy.Fail:
+		return true, false
+	case policy.Errored:
+		return true, true
+	}
+	return false, false
+}
+
+// changes reports whether reconciling decisions would change cur.
+func (b *Batch) changes(cur *ProductState, vars *policy.Vars, decisions []policy.Decision) bool {
+	for _, d := range decisions {
+		open, errored := wantOpen(d)
+		ov := cur.Open[slotOf(d.Policy.ID, vars.Trigger)]
+		if (ov != nil) != open || (ov != nil && ov.Errored != errored) {
+			return true
+		}
+	}
+	return len(b.stale(cur, vars)) > 0
+}
+
+// stale returns the slots of vars' class whose policy is gone, no longer
+// applies to the product's domain or no longer judges this class.
+func (b *Batch) stale(ps *ProductState, vars *policy.Vars) []string {
+	class := slotClass(vars.Trigger)
+	var out []string
+	for _, slot := range slices.Sorted(maps.Keys(ps.Open)) {
+		ov := ps.Open[slot]
+		if slot != slotOf(ov.Violation.PolicyID, vars.Trigger) {
+			continue // another class
+		}
+		p, ok := b.set.Get(ov.Violation.PolicyID)
+		if !ok || !b.set.AppliesTo(p, vars.Domain) || !judgesClass(p, class) {
+			out = append(out, slot)
+		}
+	}
+	return out
+}
+
+func judgesClass(p *policy.Policy, class string) bool {
+	for _, t := range p.On {
+		if slotClass(t) == class {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcile opens a violation for each broken (or errored) policy whose slot
+// is not already open for the same reason, and resolves the open ones the
+// event cleared: one violation per breach, not one per event.
+func (b *Batch) reconcile(ps *ProductState, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
+	for _, d := range decisions {
+		slot := slotOf(d.Policy.ID, vars.Trigger)
+		open, errored := wantOpen(d)
+		cur := ps.Open[slot]
+		if cur != nil && open && cur.Errored == errored {
+			continue // the same breach goes on
+		}
+		if cur != nil {
+			b.resolve(ps, slot, eventID, src, "policy "+d.Outcome.String())
+		}
+		if !open {
+			continue
+		}
+		v := b.violation(ps, d, vars, eventID, src)
+		ps.Open[slot] = &OpenViolation{Errored: errored, Violation: *v}
+		b.Violations = append(b.Violations, v)
+	}
+	for _, slot := range b.stale(ps, vars) {
+		b.resolve(ps, slot, eventID, src, "policy no longer applies")
+	}
+}
+
+// resolve closes the violation in slot with a RESOLVED record of the same
+// violation id.
+func (b *Batch) resolve(ps *ProductState, slot, eventID string, src Source, why string) {
+	ov := ps.Open[slot]
+	delete(ps.Open, slot)
+	v := ov.Violation
+	v.Status = events.ViolationResolved
+	v.Evidence = maps.Clone(v.Evidence)
+	v.Evidence["resolved_by"] = eventID
+	v.Evidence["resolution"] = why
+	v.SourceEventID, v.SourceTopic, v.SourcePartition, v.SourceOffset = eventID, src.Topic, src.Partition, src.Offset
+	v.DetectedAt = b.now
+	b.Violations = append(b.Violations, &v)
+}
+
+// ViolationID is the deterministic id of the violation that policy (at
+// version) raised on the event eventID: judging the same event with the same
+// policy again, after a crash or an aborted transaction, gives the same id.
+func ViolationID(policyID, version, eventID string, errored bool) string {
+	h := sha256.New()
+	h.Write([]byte(policyID + "\x00" + version + "\x00" + eventID))
+	if errored {
+		h.Write([]byte("\x00error"))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func (b *Batch) violation(ps *ProductState, d policy.Decision, vars *policy.Vars, eventID string, src Source) *events.PolicyViolation {
+	p := d.Policy
+	errored := d.Outcome == policy.Errored
+	v := &events.PolicyViolation{
+		ViolationID:     ViolationID(p.ID, p.Version, eventID, errored),
+		ProductID:       ps.ID,
+		Domain:          ps.Domain(),
+		PolicyID:        p.ID,
+		PolicyVersion:   p.Version,
+		Scope:           p.Scope,
+		Severity:        p.Severity,
+		Status:          events.ViolationOpen,
+		Message:         d.Message,
+		Evidence:        map[string]string{"trigger": string(vars.Trigger), "require": p.Require, "policy_file": p.File},
+		SourceEventID:   eventID,
+		SourceTopic:     src.Topic,
+		SourcePartition: src.Partition,
+		SourceOffset:    src.Offset,
+		DetectedAt:      b.now,
+	}
+	if p.When != "" {
+		v.Evidence["when"] = p.When
+	}
+	if errored {
+		v.Severity = events.SeverityWarning
+		v.Message = "policy " + p.ID + " could not be evaluated: " + d.Err.Error()
+		v.Evidence["error"] = d.Err.Error()
+	}
+	if v.Message == "" {
+		v.Message = "policy " + p.ID + " is not met"
+	}
+	return v
+}
+
+// Changed returns the states of the products this batch judged or changed,
+// in the order they were first touched.
+func (b *Batch) Changed() []*ProductState {
+	out := make([]*ProductState, 0, len(b.order))
+	for _, id := range b.order {
+		out = append(out, b.touched[id])
+	}
+	return out
+}
+
+// Commit makes the batch's changes the engine's state. Call it only once
+// the batch's records are committed.
+func (b *Batch) Commit() {
+	for id, ps := range b.touched {
+		b.e.products[id] = ps
+	}
+}

@@ -1,0 +1,79 @@
+package governor
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshbone/meshbone/internal/policy"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// metrics are the governor's Prometheus series. Policy labels are bounded by
+// the loaded policies, error classes by events.ErrorClass, partitions by the
+// topics'.
+type metrics struct {
+	evaluations  *prometheus.CounterVec // policy, outcome
+	violations   *prometheus.CounterVec // policy, severity, status
+	lag          *prometheus.GaugeVec   // topic, partition
+	transactions *prometheus.CounterVec // result: committed, aborted
+	records      *prometheus.CounterVec // topic (records judged in committed transactions)
+	deadLetters  *prometheus.CounterVec // class
+	reloads      *prometheus.CounterVec // result: ok, failed
+	policies     prometheus.Gauge
+	products     prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_evaluations_total", Help: "Policy evaluations, by policy and outcome (pass, fail, skipped, error).",
+		}, []string{"policy", "outcome"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_violations_total", Help: "Violation records committed, by policy, severity and status (OPEN, RESOLVED).",
+		}, []string{"policy", "severity", "status"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "meshbone_governor_consumer_lag", Help: "Records not yet judged, by topic and partition, as of the last fetch.",
+		}, []string{"topic", "partition"}),
+		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_transactions_total", Help: "Transactions ended, by result (committed, aborted).",
+		}, []string{"result"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_records_total", Help: "Records judged in committed transactions, by topic.",
+		}, []string{"topic"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_dead_letters_total", Help: "Records sent to the dead-letter topic, by error class.",
+		}, []string{"class"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_policy_reloads_total", Help: "Policy reloads, by result (ok, failed).",
+		}, []string{"result"}),
+		policies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_policies", Help: "Policies in force."}),
+		products: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_products", Help: "Products the governor knows."}),
+	}
+	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.reloads, m.policies, m.products)
+	return m
+}
+
+func (m *metrics) committed(b *Batch, judged map[string]int, dead []events.ErrorClass) {
+	m.transactions.WithLabelValues("committed").Inc()
+	for id, outcomes := range b.Evals {
+		for o, n := range outcomes {
+			m.evaluations.WithLabelValues(id, o.String()).Add(float64(n))
+		}
+	}
+	for _, v := range b.Violations {
+		m.violations.WithLabelValues(v.PolicyID, string(v.Severity), string(v.Status)).Inc()
+	}
+	for topic, n := range judged {
+		m.records.WithLabelValues(topic).Add(float64(n))
+	}
+	for _, c := range dead {
+		m.deadLetters.WithLabelValues(string(c)).Inc()
+	}
+}
+
+func (m *metrics) setLag(topic string, partition int32, lag int64) {
+	m.lag.WithLabelValues(topic, strconv.Itoa(int(partition))).Set(float64(max(lag, 0)))
+}
+
+func (m *metrics) setPolicies(s *policy.Set) { m.policies.Set(float64(s.Len())) }

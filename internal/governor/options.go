@@ -1,0 +1,143 @@
+package governor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/policy"
+)
+
+// Defaults of Options; their names mirror the flags of cmd/governor.
+const (
+	DefaultListen             = ":8091"
+	DefaultPolicies           = "policies"
+	DefaultGroup              = "meshbone-governor"
+	DefaultFreshnessInterval  = 30 * time.Second
+	DefaultPolicyPollInterval = 5 * time.Second
+	DefaultMaxBatch           = 1000
+	DefaultRetryBackoff       = 500 * time.Millisecond
+	DefaultTxnTimeout         = 30 * time.Second
+	// StateTopic is the governor's own compacted topic (with the mesh
+	// prefix before it): per product, the state that judging needs.
+	StateTopic = "mesh.governor.state.v1"
+	// ServiceSource is the CloudEvents source of what the governor
+	// publishes.
+	ServiceSource = "/services/governor"
+)
+
+// Options configures a Service.
+type Options struct {
+	// Kafka is how to reach the brokers and the schema registry, and the
+	// mesh's topic prefix.
+	Kafka kafka.Config
+	// Policies says where the policies are; Global or Domains is required.
+	Policies policy.Dirs
+	// Listen is the HTTP address of /healthz, /readyz and /metrics; ":0"
+	// picks a free port.
+	Listen string
+	// Group is the consumer group.
+	Group string
+	// TransactionalID is the producer's transactional id; default Group.
+	// Each running instance needs its own, and a restarted instance must
+	// reuse its old one so that its unfinished transaction is aborted at
+	// once rather than after the transaction timeout.
+	TransactionalID string
+	// InstanceID, when set, makes the instance a static group member
+	// (KIP-345): restarted with the same id it takes its partitions back
+	// without waiting for the session timeout. Default: dynamic membership.
+	InstanceID string
+	// SessionTimeout is the group session timeout; 0 for franz-go's (45s).
+	SessionTimeout time.Duration
+	// FreshnessInterval is how often freshness is checked.
+	FreshnessInterval time.Duration
+	// PolicyPollInterval is how often the policy files are checked for
+	// changes (by size and modification time); negative disables polling
+	// (Reload still works).
+	PolicyPollInterval time.Duration
+	// MaxBatch bounds the records judged in one transaction.
+	MaxBatch int
+	// RetryBackoff is the wait after an aborted transaction.
+	RetryBackoff time.Duration
+	// TxnTimeout bounds producing and committing one transaction.
+	TxnTimeout time.Duration
+	// Partitions, ReplicationFactor and MinInsyncReplicas shape the topics
+	// the governor creates if they do not exist (the mesh topics, its state
+	// topic); zero for kafka.DefaultTopicSpec.
+	Topics kafka.TopicSpec
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions returns Options with every default set.
+func DefaultOptions() Options {
+	return Options{
+		Kafka:              kafka.DefaultConfig(),
+		Policies:           policy.RootDirs(DefaultPolicies),
+		Listen:             DefaultListen,
+		Group:              DefaultGroup,
+		FreshnessInterval:  DefaultFreshnessInterval,
+		PolicyPollInterval: DefaultPolicyPollInterval,
+		MaxBatch:           DefaultMaxBatch,
+		RetryBackoff:       DefaultRetryBackoff,
+		TxnTimeout:         DefaultTxnTimeout,
+		Topics:             kafka.DefaultTopicSpec,
+		Now:                time.Now,
+	}
+}
+
+// withDefaults fills zero values with the defaults.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Group == "" {
+		o.Group = d.Group
+	}
+	if o.TransactionalID == "" {
+		o.TransactionalID = o.Group
+	}
+	if o.FreshnessInterval == 0 {
+		o.FreshnessInterval = d.FreshnessInterval
+	}
+	if o.PolicyPollInterval == 0 {
+		o.PolicyPollInterval = d.PolicyPollInterval
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = d.MaxBatch
+	}
+	if o.RetryBackoff == 0 {
+		o.RetryBackoff = d.RetryBackoff
+	}
+	if o.TxnTimeout == 0 {
+		o.TxnTimeout = d.TxnTimeout
+	}
+	if o.Topics == (kafka.TopicSpec{}) {
+		o.Topics = d.Topics
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	return o
+}
+
+// Validate reports the first option that cannot work.
+func (o Options) Validate() error {
+	if err := o.Kafka.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.Policies.Global == "" && o.Policies.Domains == "":
+		return errors.New("policies: a global or a domain policy directory is required")
+	case o.FreshnessInterval < 10*time.Millisecond:
+		return fmt.Errorf("freshness-interval: %s is below 10ms", o.FreshnessInterval)
+	case o.MaxBatch < 1:
+		return fmt.Errorf("max-batch: %d is below 1", o.MaxBatch)
+	case o.RetryBackoff < 0:
+		return fmt.Errorf("retry-backoff: %s is negative", o.RetryBackoff)
+	case o.TxnTimeout < time.Second:
+		return fmt.Errorf("txn-timeout: %s is below 1s", o.TxnTimeout)
+	case o.SessionTimeout < 0:
+		return fmt.Errorf("session-timeout: %s is negative", o.SessionTimeout)
+	}
+	return nil
+}

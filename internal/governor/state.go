@@ -1,0 +1,114 @@
+package governor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// RebuildTimeout bounds reading the state topic back.
+const RebuildTimeout = 2 * time.Minute
+
+// rebuild replaces the engine's state with the state topic as committed:
+// every partition read read_committed from its start to its last stable
+// offset. The state records of a transaction commit with the offsets of the
+// records they reflect, so what is read back is exactly the state after
+// the last committed batch.
+func (s *Service) rebuild(ctx context.Context) error {
+	start := time.Now()
+	states, err := ReadState(ctx, s.kopts, s.state)
+	if err != nil {
+		return fmt.Errorf("governor: rebuild state from %s: %w", s.state, err)
+	}
+	s.engine.Restore(states)
+	s.m.products.Set(float64(len(states)))
+	s.log.Info("state rebuilt", zap.String("topic", s.state), zap.Int("products", len(states)), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// ReadState reads a governor state topic to its last stable offset and
+// returns the newest state of each product.
+func ReadState(ctx context.Context, kopts []kgo.Opt, topic string) (map[string]*ProductState, error) {
+	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
+	defer cancel()
+	admCl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, err
+	}
+	adm := kadm.NewClient(admCl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	var ends kadm.ListedOffsets
+	if err == nil {
+		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
+		if err == nil {
+			err = ends.Error()
+		}
+	}
+	admCl.Close()
+	if err != nil {
+		return nil, err
+	}
+	from := map[int32]kgo.Offset{}
+	left := map[int32]int64{} // partition -> offset to reach
+	ends.Each(func(o kadm.ListedOffset) {
+		st, _ := starts.Lookup(topic, o.Partition)
+		if o.Offset > st.Offset {
+			from[o.Partition] = kgo.NewOffset().At(st.Offset)
+			left[o.Partition] = o.Offset
+		}
+	})
+	states := map[string]*ProductState{}
+	if len(left) == 0 {
+		return states, nil
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Control records (transaction markers) are kept so that the
+		// position is known even when a partition ends with one.
+		kgo.KeepControlRecords(),
+	}, kopts...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	for len(left) > 0 {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%w with %d partitions not read to the end", err, len(left))
+		}
+		var ferr error
+		fetches.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("partition %d: %w", p, err) })
+		if ferr != nil {
+			return nil, ferr
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			if r.Value == nil {
+				delete(states, string(r.Key))
+				return
+			}
+			var ps ProductState
+			if err := json.Unmarshal(r.Value, &ps); err != nil {
+				// Not ours or from an incompatible version: skip it
+				// rather than refuse to start.
+				return
+			}
+			states[string(r.Key)] = &ps
+		})
+	}
+	return states, nil
+}
