@@ -81,8 +81,16 @@ var enumValues = map[string][]string{
 	FacetState:       States,
 }
 
+// Clone returns a copy of p that shares no slices with it.
+func (p SearchParams) Clone() SearchParams {
+	q := p
+	q.Domain, q.Tag, q.Sensitivity = slices.Clone(p.Domain), slices.Clone(p.Tag), slices.Clone(p.Sensitivity)
+	q.Compliance, q.State = slices.Clone(p.Compliance), slices.Clone(p.State)
+	return q
+}
+
 // Normalize validates the parameters and fills in defaults; enum filters
-// are upper-cased. Errors are *ParamError.
+// are upper-cased (in place). Errors are *ParamError.
 func (p *SearchParams) Normalize() error {
 	if p.Size == 0 {
 		p.Size = DefaultPageSize
@@ -165,6 +173,7 @@ const summaryCols = `p.id, p.name, p.domain, p.description, p.tags, p.version, p
 // ranked by bm25 (name weighted highest); without text, products are listed
 // by name. Errors in the parameters are *ParamError.
 func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, error) {
+	p = p.Clone()
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
