@@ -64,7 +64,8 @@ func (s *Service) judge(ctx context.Context) error {
 	}
 	s.ready.Store(true)
 	defer s.ready.Store(false)
-	nextCheck := s.opts.Now().Add(s.opts.FreshnessInterval)
+	// The timer runs on the wall clock; judging uses Options.Now.
+	nextCheck := time.Now().Add(s.opts.FreshnessInterval)
 	for {
 		wait := time.Until(nextCheck)
 		if wait < 0 {
@@ -92,7 +93,7 @@ func (s *Service) judge(ctx context.Context) error {
 			}
 		}
 		recs := fetches.Records()
-		check := !s.opts.Now().Before(nextCheck)
+		check := !time.Now().Before(nextCheck)
 		if len(recs) == 0 && !check {
 			continue
 		}
@@ -116,7 +117,7 @@ func (s *Service) judge(ctx context.Context) error {
 			continue
 		}
 		if check {
-			nextCheck = s.opts.Now().Add(s.opts.FreshnessInterval)
+			nextCheck = time.Now().Add(s.opts.FreshnessInterval)
 		}
 	}
 }
