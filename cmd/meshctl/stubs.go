@@ -19,8 +19,4 @@ func notYet(use, issue string) *cobra.Command {
 func violationsCmd(*globals) *cobra.Command { return notYet("violations", "governor issue") }
 func complianceCmd(*globals) *cobra.Command { return notYet("compliance", "governor issue") }
 func policyCmd(*globals) *cobra.Command     { return notYet("policy", "governor issue") }
-func searchCmd(*globals) *cobra.Command     { return notYet("search", "indexer issue") }
-func showCmd(*globals) *cobra.Command       { return notYet("show", "indexer issue") }
-func lineageCmd(*globals) *cobra.Command    { return notYet("lineage", "indexer issue") }
-func subscribeCmd(*globals) *cobra.Command  { return notYet("subscribe", "indexer issue") }
 func devCmd(*globals) *cobra.Command        { return notYet("dev", "dev issue") }
