@@ -1,0 +1,291 @@
+package uitest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/meshbone/meshbone/internal/indexer"
+	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/store/storetest"
+	"github.com/meshbone/meshbone/internal/testkit"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// Environment of the browser test.
+const (
+	EnvChromium  = "MESH_TEST_CHROMIUM" // path of the Chromium binary; the test skips without it
+	EnvArtifacts = "MESH_ARTIFACTS"     // where screenshots go; default artifacts/ at the repository root
+)
+
+// startMesh runs an indexer on a fresh Env and folds the example mesh into
+// it.
+func startMesh(t *testing.T) string {
+	t.Helper()
+	env := testkit.New(t)
+	t.Logf("browser test on %s", env.Backend)
+	ctx := context.Background()
+	ss, err := env.RegistryClient().CreateSchema(ctx, env.Prefix+"sales.customer-orders.orders.v1-value", sr.Schema{Schema: storetest.OrdersSchema, Type: sr.TypeAvro})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := indexer.New(indexer.Options{
+		Kafka: kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix},
+		DB:    filepath.Join(t.TempDir(), "view.db"), HTTPAddr: "127.0.0.1:0",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("indexer did not stop")
+		}
+	})
+	id := int32(ss.ID)
+	codec := events.NewCodec(env.RegistryClient(), env.Topics)
+	cl := env.Client()
+	wait := map[string]map[int32]int64{}
+	for _, ev := range storetest.Mesh(&id) {
+		r, err := codec.Encode(ctx, ev, "/domains/test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if wait[r.Topic] == nil {
+			wait[r.Topic] = map[int32]int64{}
+		}
+		wait[r.Topic][r.Partition] = r.Offset
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if !ix.WaitFor(wctx, wait) {
+		t.Fatal("indexer did not fold the example mesh within 30s")
+	}
+	return ix.URL()
+}
+
+// artifactDir is $MESH_ARTIFACTS or artifacts/ at the repository root.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(EnvArtifacts)
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := wd
+		for root != "/" {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			root = filepath.Dir(root)
+		}
+		dir = filepath.Join(root, "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts headless Chromium and returns a tab context; page errors
+// (uncaught exceptions, console errors) are collected in the returned func.
+func browser(t *testing.T, bin string) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	tctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+
+	var mu sync.Mutex
+	var problems []string
+	if err := chromedp.Listen(tctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "uncaught exception: "+e.ExceptionDetails.Text)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				problems = append(problems, "console error")
+			}
+		}
+	}); err != nil {
+		t.Fatalf("start Chromium %s: %v", bin, err)
+	}
+	return tctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(artifactDir(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot saved: %s (%d bytes)", path, len(png))
+}
+
+// TestMarketplaceInBrowser loads the marketplace, searches, narrows by a
+// facet, opens a product and checks its lineage graph, its open violation
+// and its quality charts, saving screenshots of the search and product
+// pages.
+func TestMarketplaceInBrowser(t *testing.T) {
+	bin := os.Getenv(EnvChromium)
+	if bin == "" {
+		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
+	}
+	base := startMesh(t)
+	ctx, problems := browser(t, bin)
+
+	// The landing page lists every product with facets.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#results .product-card`)),
+		chromedp.WaitVisible(chromedp.CSS(`.facet[data-facet="domain"]`)),
+	); err != nil {
+		t.Fatalf("load /: %v", err)
+	}
+	count, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("result-count")))
+	if err != nil || !strings.Contains(count, "of 9 products") {
+		t.Errorf("landing page count %q (%v), want all 9 products", count, err)
+	}
+
+	// Search from the top bar, as a user types it.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Steps(
+		chromedp.SendKeys(chromedp.ID("q"), "customer orders"),
+		chromedp.Submit(chromedp.ID("q")),
+	)); err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`.product-card[data-id="sales.customer-orders"]`))); err != nil {
+		t.Fatalf("search results: %v", err)
+	}
+	first, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#results .product-card`), "data-id"))
+	if err != nil || first.Value != storetest.Orders {
+		t.Errorf("first result %+v (%v), want %s", first, err, storetest.Orders)
+	}
+
+	// Narrow by the sales domain facet.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`.facet[data-facet="domain"] a[data-value="sales"]`))); err != nil {
+		t.Fatalf("domain facet: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`.chip`))); err != nil {
+		t.Fatalf("active filter chip: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := url.Parse(loc); u.Query().Get("domain") != "sales" || u.Query().Get("q") != "customer orders" {
+		t.Errorf("after the facet click the URL is %s, want q and domain=sales", loc)
+	}
+	screenshot(t, ctx, "marketplace-search.png")
+
+	// Open the product.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a.product-link[href="/products/sales.customer-orders"]`))); err != nil {
+		t.Fatalf("open product: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.ID("lineage-graph")),
+		chromedp.WaitVisible(chromedp.CSS(`#violations tr.violation`)),
+	); err != nil {
+		t.Fatalf("product page: %v", err)
+	}
+	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#lineage-graph g.node')).map(n => n.dataset.id)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{storetest.Orders, storetest.Campaigns, storetest.Catalog, storetest.Revenue, storetest.Forecast} {
+		if !contains(nodes, want) {
+			t.Errorf("lineage graph nodes %v lack %s", nodes, want)
+		}
+	}
+	edges, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#lineage-graph path.edge').length`))
+	if err != nil || edges < 4 {
+		t.Errorf("lineage graph has %d edges (%v), want at least 4", edges, err)
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("violations")))
+	if err != nil || !strings.Contains(violations, "pii-masking") || !strings.Contains(violations, "customer_email") {
+		t.Errorf("violations panel %q (%v), want the open pii-masking violation", violations, err)
+	}
+	badge, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("compliance-badge")))
+	if err != nil || !strings.EqualFold(strings.TrimSpace(badge), "non compliant") {
+		t.Errorf("compliance badge %q (%v)", badge, err)
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#quality figure.chart circle.pt').length`))
+	if err != nil || charts != 12 {
+		t.Errorf("quality charts show %d points (%v), want 2 checks x 6 runs", charts, err)
+	}
+	// Nothing was loaded from anywhere but the indexer.
+	resources, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resources {
+		if !strings.HasPrefix(r, base) {
+			t.Errorf("the page loaded %s from outside the indexer", r)
+		}
+	}
+	screenshot(t, ctx, "marketplace-product.png")
+
+	// Follow a lineage node to the upstream product.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#lineage-graph g.node[data-id=%q]`, storetest.Campaigns)))); err != nil {
+		t.Fatalf("click lineage node: %v", err)
+	}
+	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("product-name")))
+	if err != nil || name != "campaigns" {
+		t.Errorf("after clicking the campaigns node the page shows %q (%v)", name, err)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the pages reported errors: %v", p)
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
