@@ -3,10 +3,12 @@ package governor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -36,25 +38,30 @@ func (s *Service) rebuild(ctx context.Context) error {
 func ReadState(ctx context.Context, kopts []kgo.Opt, topic string) (map[string]*ProductState, error) {
 	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
 	defer cancel()
-	admCl, err := kgo.NewClient(kopts...)
-	if err != nil {
-		return nil, err
-	}
-	adm := kadm.NewClient(admCl)
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	var ends kadm.ListedOffsets
-	if err == nil {
-		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
-		if err == nil {
-			err = ends.Error()
+	states := map[string]*ProductState{}
+	err := ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
+		if r.Value == nil {
+			delete(states, string(r.Key))
+			return
 		}
-	}
-	admCl.Close()
+		var ps ProductState
+		if err := json.Unmarshal(r.Value, &ps); err != nil {
+			// Not ours or from an incompatible version: skip it
+			// rather than refuse to start.
+			return
+		}
+		states[string(r.Key)] = &ps
+	})
+	return states, err
+}
+
+// ReadCommitted reads every partition of topic read_committed from its start
+// to its last stable offset as of the call, handing each data record to
+// each, and returns once all are read (or ctx is done).
+func ReadCommitted(ctx context.Context, kopts []kgo.Opt, topic string, each func(*kgo.Record)) error {
+	starts, ends, err := listBounds(ctx, kopts, topic)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	from := map[int32]kgo.Offset{}
 	left := map[int32]int64{} // partition -> offset to reach
@@ -65,9 +72,8 @@ func ReadState(ctx context.Context, kopts []kgo.Opt, topic string) (map[string]*
 			left[o.Partition] = o.Offset
 		}
 	})
-	states := map[string]*ProductState{}
 	if len(left) == 0 {
-		return states, nil
+		return nil
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
@@ -77,38 +83,62 @@ func ReadState(ctx context.Context, kopts []kgo.Opt, topic string) (map[string]*
 		kgo.KeepControlRecords(),
 	}, kopts...)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer cl.Close()
 	for len(left) > 0 {
 		fetches := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("%w with %d partitions not read to the end", err, len(left))
+			return fmt.Errorf("%w with %d partitions of %s not read to the end", err, len(left), topic)
 		}
 		var ferr error
-		fetches.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("partition %d: %w", p, err) })
+		fetches.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("%s partition %d: %w", topic, p, err) })
 		if ferr != nil {
-			return nil, ferr
+			return ferr
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+			end, ok := left[r.Partition]
+			if !ok || r.Offset >= end {
+				return // past the end as of the call
+			}
+			if r.Offset+1 >= end {
 				delete(left, r.Partition)
 			}
-			if r.Attrs.IsControl() {
-				return
+			if !r.Attrs.IsControl() {
+				each(r)
 			}
-			if r.Value == nil {
-				delete(states, string(r.Key))
-				return
-			}
-			var ps ProductState
-			if err := json.Unmarshal(r.Value, &ps); err != nil {
-				// Not ours or from an incompatible version: skip it
-				// rather than refuse to start.
-				return
-			}
-			states[string(r.Key)] = &ps
 		})
 	}
-	return states, nil
+	return nil
+}
+
+// listBounds lists the start and last stable offsets of topic, retrying
+// while the brokers do not know it yet (just created) until ctx is done.
+func listBounds(ctx context.Context, kopts []kgo.Opt, topic string) (starts, ends kadm.ListedOffsets, err error) {
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for {
+		starts, err = adm.ListStartOffsets(ctx, topic)
+		if err == nil {
+			err = starts.Error()
+		}
+		if err == nil {
+			ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
+			if err == nil {
+				err = ends.Error()
+			}
+		}
+		if err == nil || !kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return starts, ends, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("list offsets: %w (last error: %w)", ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -1,0 +1,85 @@
+// Command governor is the mesh's federated computational governance: it
+// judges every lifecycle and quality event with the global and domain
+// policies (CEL in YAML) and publishes violations and each product's
+// compliance exactly once. SIGHUP reloads the policies (so does a change of
+// their files). Every flag can also be set from the environment as
+// MESHBONE_<FLAG> (e.g. MESHBONE_KAFKA_BROKERS, MESHBONE_POLICIES).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/meshbone/meshbone/internal/governor"
+	"github.com/meshbone/meshbone/internal/ops"
+	"github.com/meshbone/meshbone/internal/policy"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	opts := governor.DefaultOptions()
+	fs := flag.NewFlagSet("governor", flag.ContinueOnError)
+	opts.Kafka.RegisterFlags(fs)
+	root := fs.String("policies", governor.DefaultPolicies, "policy root: <dir>/global and <dir>/domains/<domain>")
+	global := fs.String("global-policies", "", "directory of the global policies (default <policies>/global)")
+	domains := fs.String("domain-policies", "", "directory of the per-domain policy directories (default <policies>/domains)")
+	fs.StringVar(&opts.Listen, "listen", opts.Listen, "HTTP listen address of /healthz, /readyz and /metrics")
+	fs.StringVar(&opts.Group, "group", opts.Group, "consumer group")
+	fs.StringVar(&opts.TransactionalID, "transactional-id", "", "transactional id, unique per instance and kept across restarts (default the group)")
+	fs.StringVar(&opts.InstanceID, "instance-id", "", "static group member id, for restarts without a rebalance wait (default dynamic membership)")
+	fs.DurationVar(&opts.SessionTimeout, "session-timeout", 0, "group session timeout (default franz-go's, 45s)")
+	fs.DurationVar(&opts.FreshnessInterval, "freshness-interval", opts.FreshnessInterval, "how often freshness is checked")
+	fs.DurationVar(&opts.PolicyPollInterval, "policy-poll-interval", opts.PolicyPollInterval, "how often policy files are checked for changes (negative: never)")
+	fs.IntVar(&opts.MaxBatch, "max-batch", opts.MaxBatch, "most records judged in one transaction")
+	fs.DurationVar(&opts.TxnTimeout, "txn-timeout", opts.TxnTimeout, "bound on producing and committing one transaction")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logJSON := fs.Bool("log-json", false, "log JSON lines")
+	if err := ops.ParseFlags(fs, args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "governor:", err)
+		return 2
+	}
+	opts.Policies = policy.RootDirs(*root)
+	if *global != "" || *domains != "" {
+		opts.Policies = policy.Dirs{Global: *global, Domains: *domains}
+	}
+
+	log, err := ops.NewLogger(*logLevel, *logJSON)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "governor:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	svc, err := governor.New(opts, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = svc.Reload() // logged; a failed reload keeps the policies in force
+			}
+		}
+	}()
+	if err := svc.Run(ctx); err != nil {
+		log.Sugar().Errorw("governor stopped", "err", err)
+		return 1
+	}
+	return 0
+}
