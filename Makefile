@@ -6,7 +6,7 @@ KAFKA     := scripts/kafka.sh
 # Packages whose suites run against a real broker in test-kafka.
 KAFKA_PKGS ?= ./...
 
-.PHONY: dev test test-kafka test-ui bench fuzz vet build clean
+.PHONY: dev test test-kafka test-ui bench fuzz vet build clean up down
 
 ## dev: run the whole mesh in one process (embedded broker and registry)
 dev:
@@ -28,6 +28,14 @@ bench:
 ## fuzz: run the descriptor parser fuzzer for a minute
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./pkg/product
+
+## up / down: the docker-compose stack on real Kafka (needs a Docker engine; not run on the CI machine, which has none)
+COMPOSE := docker compose -f deploy/compose/docker-compose.yml
+up:
+	$(COMPOSE) up -d --build
+
+down:
+	$(COMPOSE) down
 
 build:
 	$(GO) build ./...
