@@ -57,6 +57,13 @@ func (s *Service) judge(ctx context.Context) error {
 		sess.Close()
 	}()
 
+	// Fence a previous incarnation with the same transactional id now: its
+	// unfinished transaction is aborted, which also releases the offsets
+	// it was committing (a stable offset fetch waits for them, so without
+	// this the group would wait out the transaction timeout).
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("governor: init transactional producer %s: %w", s.opts.TransactionalID, err)
+	}
 	// The state must be there before the first batch; the assignment
 	// callback asks for a rebuild again after every rebalance.
 	if err := s.rebuild(ctx); err != nil {
