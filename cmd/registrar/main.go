@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,6 +38,10 @@ func run(args []string) int {
 			return 0
 		}
 		fmt.Fprintln(os.Stderr, "registrar:", err)
+		return 2
+	}
+	if *partitions > math.MaxInt32 || *replication > math.MaxInt16 {
+		fmt.Fprintln(os.Stderr, "registrar: -partitions or -replication-factor is out of range")
 		return 2
 	}
 	opts.Partitions, opts.ReplicationFactor = int32(*partitions), int16(*replication)

@@ -2,7 +2,6 @@ package registrar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,23 +12,26 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// idleCatchUp is how long the catch-up waits for records it was promised
-// before it declares the view current anyway: the last committed offset of a
-// partition can be a transaction marker, which no record ever reaches.
-const idleCatchUp = 3 * time.Second
-
 // follow reads the lifecycle topic from the start (read_committed, no
 // consumer group: every instance reads it all), marks the view caught up
 // once it has read up to the committed end offsets listed when it began,
-// and goes on applying new records until ctx is done.
+// and goes on applying new records until ctx is done. Until then writes are
+// answered 503: a write judged against a partial view could register a
+// product twice.
 func (s *Service) follow(ctx context.Context) error {
 	ends, err := s.adm.ListCommittedOffsets(ctx, s.topics.Lifecycle)
 	if err != nil {
 		return fmt.Errorf("registrar: list end offsets of %s: %w", s.topics.Lifecycle, err)
 	}
-	pending := map[int32]int64{} // partition -> end offset still to reach
+	starts, err := s.adm.ListStartOffsets(ctx, s.topics.Lifecycle)
+	if err != nil {
+		return fmt.Errorf("registrar: list start offsets of %s: %w", s.topics.Lifecycle, err)
+	}
+	// partition -> end offset still to reach; a partition whose records all
+	// expired has nothing to read.
+	pending := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
+		if start, ok := starts.Lookup(o.Topic, o.Partition); o.Err == nil && ok && o.Offset > start.Offset {
 			pending[o.Partition] = o.Offset
 		}
 	})
@@ -41,6 +43,9 @@ func (s *Service) follow(ctx context.Context) error {
 		kgo.ConsumeTopics(s.topics.Lifecycle),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come through too, so that the offsets read
+		// reach the end offsets even when a partition ends in a marker.
+		kgo.KeepControlRecords(),
 	)...)
 	if err != nil {
 		return fmt.Errorf("registrar: lifecycle consumer: %w", err)
@@ -54,30 +59,21 @@ func (s *Service) follow(ctx context.Context) error {
 			zap.Int("records", applied), zap.Duration("took", time.Since(start)), zap.String("how", reason))
 	}
 	if len(pending) == 0 {
-		caughtUp("topic empty")
+		caughtUp("nothing to read")
 	}
 	for ctx.Err() == nil {
-		pctx, cancel := ctx, context.CancelFunc(func() {})
-		if !s.caughtUp.Load() {
-			pctx, cancel = context.WithTimeout(ctx, idleCatchUp)
-		}
-		fetches := cl.PollFetches(pctx)
-		cancel()
+		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.log.Warn("lifecycle fetch failed", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
-			}
+			s.log.Warn("lifecycle fetch failed", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
 		})
-		if fetches.Empty() && !s.caughtUp.Load() && pctx.Err() != nil {
-			caughtUp("idle before the listed end offsets")
-			continue
-		}
 		fetches.EachRecord(func(r *kgo.Record) {
-			s.applyRecord(ctx, r)
-			applied++
+			if !r.Attrs.IsControl() {
+				s.applyRecord(ctx, r)
+				applied++
+			}
 			if end, ok := pending[r.Partition]; ok && r.Offset+1 >= end {
 				delete(pending, r.Partition)
 			}

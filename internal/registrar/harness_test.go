@@ -245,6 +245,19 @@ func (w *world) topicInfo(topic string) (int, string) {
 	return len(d.Partitions), retention
 }
 
+// createdTopic waits until a topic is in the metadata (a real broker learns
+// of a new topic shortly after the controller created it) and returns its
+// partition count and retention.ms.
+func (w *world) createdTopic(topic string) (int, string) {
+	w.t.Helper()
+	var (
+		parts     int
+		retention string
+	)
+	w.env.Eventually(func() bool { parts, retention = w.topicInfo(topic); return parts != -1 }, "topic "+topic+" created")
+	return parts, retention
+}
+
 // versions returns the versions of a subject (nil if none).
 func (w *world) versions(subject string) []int {
 	w.t.Helper()

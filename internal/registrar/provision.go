@@ -343,7 +343,11 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		}
 	}
 	for _, pl := range plans {
-		ss, err := s.reg.CreateSchema(ctx, pl.subject, sr.Schema{Schema: pl.schema, Type: sr.TypeAvro})
+		schema := sr.Schema{Schema: pl.schema, Type: sr.TypeAvro}
+		// RegisterSchema, not CreateSchema: CreateSchema looks up every
+		// subject using the id, one request each, which grows with the mesh
+		// when products share a schema.
+		id, err := s.reg.RegisterSchema(ctx, pl.subject, schema, -1, -1)
 		switch {
 		case err != nil && registryStatus(err) == http.StatusConflict:
 			return &Error{Kind: ErrIncompatible, Field: fmt.Sprintf("spec.outputPorts[%d].schema", pl.index), Err: err,
@@ -354,9 +358,19 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		case err != nil:
 			return unavailable(err, "schema registry: register %s", pl.subject)
 		}
-		if ss.Version > pl.prevVersion {
-			u.versions = append(u.versions, subjectVersion{subject: pl.subject, version: ss.Version, whole: pl.prevVersion == 0})
+		if pl.prevVersion == 0 {
+			u.versions = append(u.versions, subjectVersion{subject: pl.subject, whole: true})
+		} else {
+			// The subject existed: a new version, or one it had already?
+			ss, err := s.reg.LookupSchema(ctx, pl.subject, schema)
+			if err != nil {
+				return unavailable(err, "schema registry: look up the version of %s", pl.subject)
+			}
+			if ss.Version > pl.prevVersion {
+				u.versions = append(u.versions, subjectVersion{subject: pl.subject, version: ss.Version})
+			}
 		}
+		ss := sr.SubjectSchema{ID: id}
 		s.rememberSchema(ss.ID, pl.schema)
 		sid := int32(ss.ID)
 		cand.OutputPorts[pl.index].SchemaID = &sid

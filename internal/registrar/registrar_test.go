@@ -1,6 +1,7 @@
 package registrar_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,11 +23,11 @@ func TestRegisterProvisionsAndAnnounces(t *testing.T) {
 	}
 
 	// Topics with the asked partitions and retention.
-	parts, retention := w.topicInfo(w.topic("sales.customer-orders.events.v1"))
+	parts, retention := w.createdTopic(w.topic("sales.customer-orders.events.v1"))
 	if parts != 3 || retention != strconv.Itoa(730*24*3600*1000) {
 		t.Fatalf("events topic: %d partitions, retention.ms %q", parts, retention)
 	}
-	if parts, _ := w.topicInfo(w.topic("sales.customer-orders.daily.v1")); parts != 1 {
+	if parts, _ := w.createdTopic(w.topic("sales.customer-orders.daily.v1")); parts != 1 {
 		t.Fatalf("daily topic: %d partitions, want the default 1", parts)
 	}
 	// Schemas registered under <topic>-value.
@@ -85,6 +86,25 @@ func TestRegisterProvisionsAndAnnounces(t *testing.T) {
 	if evs[1].Type != events.LifecycleUpdated || *evs[1].Product.OutputPorts[0].SchemaID != *port.SchemaID {
 		t.Fatalf("update event %+v", evs[1])
 	}
+
+	// Metrics: registrations by outcome, latency by route.
+	resp, err := http.Get(w.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`meshbone_registrar_registrations_total{outcome="registered"} 1`,
+		`meshbone_registrar_registrations_total{outcome="unchanged"} 1`,
+		`meshbone_registrar_registrations_total{outcome="updated"} 1`,
+		`meshbone_registrar_request_duration_seconds_count{code="201",route="POST /api/v1/products"} 2`,
+		`meshbone_registrar_products 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestVersions(t *testing.T) {
@@ -124,7 +144,7 @@ func TestVersions(t *testing.T) {
 	v2 := desc{domain: "sales", name: "orders", version: "2.0.0", fields: []string{`{"name": "id", "type": "long"}`}}
 	a = w.post(salesToken, v2.yaml())
 	a.want(t, http.StatusCreated, "")
-	if parts, _ := w.topicInfo(w.topic("sales.orders.events.v2")); parts != 2 {
+	if parts, _ := w.createdTopic(w.topic("sales.orders.events.v2")); parts != 2 {
 		t.Fatalf("v2 topic has %d partitions", parts)
 	}
 	if vs := w.versions(w.subject("sales.orders.events.v2")); len(vs) != 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,13 @@ import (
 // maps to the same stripe, so two writes of one product never overlap, while
 // writes of different products mostly run in parallel.
 const lockStripes = 64
+
+// Registry client settings: idle connections kept per registry host, and the
+// bound of one registry request (sr's default).
+const (
+	registryIdleConns = 32
+	registryTimeout   = 5 * time.Second
+)
 
 // flushTimeout bounds how long shutdown waits for audit events in flight.
 const flushTimeout = 5 * time.Second
@@ -71,7 +79,7 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
-	reg, err := opts.Kafka.Registry()
+	reg, err := registryClient(opts.Kafka)
 	if err != nil {
 		return nil, fmt.Errorf("registrar: registry client: %w", err)
 	}
@@ -102,6 +110,19 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 	s.metrics = newMetrics(s.srv.Registry, s.view)
 	s.routes()
 	return s, nil
+}
+
+// registryClient is the configured registry client with more idle
+// connections kept than the default two, so that concurrent requests do not
+// dial a connection per registry call.
+func registryClient(c kafka.Config) (*sr.Client, error) {
+	base, err := c.Registry()
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = registryIdleConns
+	return sr.NewClient(append(base.Opts(), sr.HTTPClient(&http.Client{Timeout: registryTimeout, Transport: tr}))...)
 }
 
 // URL is the base URL of the HTTP API.
