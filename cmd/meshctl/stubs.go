@@ -16,7 +16,4 @@ func notYet(use, issue string) *cobra.Command {
 	}}
 }
 
-func violationsCmd(*globals) *cobra.Command { return notYet("violations", "governor issue") }
-func complianceCmd(*globals) *cobra.Command { return notYet("compliance", "governor issue") }
-func policyCmd(*globals) *cobra.Command     { return notYet("policy", "governor issue") }
-func devCmd(*globals) *cobra.Command        { return notYet("dev", "dev issue") }
+func devCmd(*globals) *cobra.Command { return notYet("dev", "dev issue") }
