@@ -6,8 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -157,9 +159,16 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
+// registryHTTP is the HTTP client of every registry client: Go's default
+// keeps 2 idle connections per host, which makes concurrent requests dial.
+var registryHTTP = &http.Client{
+	Timeout:   30 * time.Second,
+	Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 64, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second},
+}
+
 // Registry returns a schema registry client.
 func (c Config) Registry() (*sr.Client, error) {
-	opts := []sr.ClientOpt{sr.URLs(c.RegistryURL)}
+	opts := []sr.ClientOpt{sr.URLs(c.RegistryURL), sr.HTTPClient(registryHTTP)}
 	if c.RegistryUser != "" {
 		opts = append(opts, sr.BasicAuth(c.RegistryUser, c.RegistryPassword))
 	}

@@ -87,6 +87,16 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// Close releases the listener of a server whose Run was never called (Run
+// closes it itself when it returns).
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if lerr := s.ln.Close(); lerr != nil && !errors.Is(lerr, net.ErrClosed) && err == nil {
+		err = lerr
+	}
+	return err
+}
+
 // KafkaReady returns a readiness check that pings the brokers and the schema
 // registry.
 func KafkaReady(cl *kgo.Client, reg *sr.Client) func(context.Context) error {

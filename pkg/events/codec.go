@@ -83,16 +83,18 @@ func (c *Codec) Register(ctx context.Context) error {
 			return err
 		}
 		subject := Subject(c.topics.For(k))
-		ss, err := c.reg.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: sr.TypeAvro})
+		// RegisterSchema is one request and idempotent: an identical schema
+		// gets its existing id back.
+		id, err := c.reg.RegisterSchema(ctx, subject, sr.Schema{Schema: text, Type: sr.TypeAvro}, -1, -1)
 		if err != nil {
 			return fmt.Errorf("events: register schema %s: %w", subject, err)
 		}
 		schema := c.readers[k]
-		c.serde.Register(ss.ID, k.newEvent(), sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
+		c.serde.Register(id, k.newEvent(), sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
 			return appendAvro(b, schema, v)
 		}))
 		c.sizeHint[k] = &atomic.Int64{}
-		c.setDecoder(ss.ID, k, schema)
+		c.setDecoder(id, k, schema)
 	}
 	c.registered = true
 	c.ready.Store(true)
