@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,50 @@ type ProductState struct {
 	// (quality events and freshness checks) in another, so a quality run
 	// never clears what a descriptor broke, and the reverse.
 	Open map[string]*OpenViolation `json:"open,omitempty"`
+	// Published is the signature of the compliance status last published
+	// (status, version, open violation ids): a status is published only
+	// when it changes.
+	Published string `json:"published,omitempty"`
+}
+
+// complianceSig is what identifies a compliance status, evaluation time
+// aside.
+func (ps *ProductState) complianceSig() string {
+	var b strings.Builder
+	if ps.Product != nil {
+		b.WriteString(ps.Product.Version)
+	} else {
+		b.WriteString("?") // UNKNOWN
+	}
+	if len(ps.Open) == 0 {
+		return b.String()
+	}
+	ids := make([]string, 0, len(ps.Open))
+	for _, ov := range ps.Open {
+		ids = append(ids, ov.Violation.ViolationID)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		b.WriteString("|" + id)
+	}
+	return b.String()
+}
+
+// sameVolatile reports whether a and b agree on everything but the
+// descriptor.
+func sameVolatile(a, b *ProductState) bool {
+	if a.Status != b.Status || a.Published != b.Published || len(a.Open) != len(b.Open) {
+		return false
+	}
+	if (a.Watermark == nil) != (b.Watermark == nil) || (a.Watermark != nil && *a.Watermark != *b.Watermark) {
+		return false
+	}
+	for slot, ov := range a.Open {
+		if o, ok := b.Open[slot]; !ok || o.Violation.ViolationID != ov.Violation.ViolationID || o.Errored != ov.Errored {
+			return false
+		}
+	}
+	return true
 }
 
 func (ps *ProductState) clone() *ProductState {
@@ -150,7 +195,7 @@ func (e *Engine) Begin(now time.Time) *Batch {
 	return &Batch{
 		e: e, set: e.Policies(), now: now,
 		touched: map[string]*ProductState{},
-		dirty:   map[string]bool{},
+		seen:    map[string]bool{},
 		Evals:   map[string]map[policy.Outcome]int{},
 	}
 }
@@ -161,8 +206,8 @@ type Batch struct {
 	set     *policy.Set
 	now     time.Time
 	touched map[string]*ProductState // copies of the states this batch changed
-	dirty   map[string]bool          // products whose compliance changed or was judged
-	order   []string                 // dirty products in the order they became so
+	seen    map[string]bool          // products touched
+	order   []string                 // touched products in the order they were first touched
 
 	// Violations are the violation records to publish, OPEN and RESOLVED,
 	// in order.
@@ -197,8 +242,8 @@ func (b *Batch) get(id string) *ProductState {
 }
 
 func (b *Batch) markDirty(id string) {
-	if !b.dirty[id] {
-		b.dirty[id] = true
+	if !b.seen[id] {
+		b.seen[id] = true
 		b.order = append(b.order, id)
 	}
 }
@@ -440,15 +485,12 @@ func (b *Batch) violation(ps *ProductState, d policy.Decision, vars *policy.Vars
 		Severity:        p.Severity,
 		Status:          events.ViolationOpen,
 		Message:         d.Message,
-		Evidence:        map[string]string{"trigger": string(vars.Trigger), "require": p.Require, "policy_file": p.File},
+		Evidence:        map[string]string{"trigger": string(vars.Trigger), "policy_file": p.File},
 		SourceEventID:   eventID,
 		SourceTopic:     src.Topic,
 		SourcePartition: src.Partition,
 		SourceOffset:    src.Offset,
 		DetectedAt:      b.now,
-	}
-	if p.When != "" {
-		v.Evidence["when"] = p.When
 	}
 	if errored {
 		v.Severity = events.SeverityWarning
@@ -461,12 +503,40 @@ func (b *Batch) violation(ps *ProductState, d policy.Decision, vars *policy.Vars
 	return v
 }
 
-// Changed returns the states of the products this batch judged or changed,
-// in the order they were first touched.
-func (b *Batch) Changed() []*ProductState {
-	out := make([]*ProductState, 0, len(b.order))
+// Change is what a batch changed about one product, and so what to
+// publish for it.
+type Change struct {
+	State *ProductState
+	// Descriptor: a lifecycle event gave the product a new descriptor.
+	Descriptor bool
+	// Volatile: its status, watermark, open violations or published
+	// compliance changed.
+	Volatile bool
+	// Compliance: its compliance status (status, version, open
+	// violations) changed and is to be published.
+	Compliance bool
+}
+
+// Changed returns what the batch changed, per product, in the order the
+// products were first touched. It marks the new compliance statuses as
+// published: call it once, when the batch is about to be written.
+func (b *Batch) Changed() []Change {
+	out := make([]Change, 0, len(b.order))
 	for _, id := range b.order {
-		out = append(out, b.touched[id])
+		ps := b.touched[id]
+		c := Change{State: ps}
+		if sig := ps.complianceSig(); sig != ps.Published {
+			ps.Published, c.Compliance = sig, true
+		}
+		base, ok := b.e.products[id]
+		if !ok {
+			base = &ProductState{}
+		}
+		c.Descriptor = ps.Product != base.Product
+		c.Volatile = !sameVolatile(ps, base)
+		if c.Descriptor || c.Volatile || c.Compliance {
+			out = append(out, c)
+		}
 	}
 	return out
 }

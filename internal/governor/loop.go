@@ -2,7 +2,6 @@ package governor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -137,6 +136,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	var out []*kgo.Record
 	var dead []events.ErrorClass
 	judged := map[string]int{}
+	descriptors := map[string][]byte{} // product id -> its newest lifecycle record value
 	for _, r := range recs {
 		ev, err := s.codec.Decode(ctx, r)
 		if err != nil {
@@ -156,6 +156,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		switch ev := ev.(type) {
 		case *events.ProductLifecycleEvent:
 			b.Lifecycle(ev, ce, src)
+			descriptors[ev.Product.ID] = r.Value
 		case *events.QualityEvent:
 			b.Quality(ev, ce, src)
 		}
@@ -171,16 +172,27 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		}
 		out = append(out, r)
 	}
-	for _, ps := range b.Changed() {
-		r, err := s.codec.Encode(ctx, ps.Compliance(b.Now()), ServiceSource)
-		if err != nil {
-			return false, fmt.Errorf("governor: encode compliance of %s: %w", ps.ID, err)
+	for _, c := range b.Changed() {
+		ps := c.State
+		if c.Compliance {
+			r, err := s.codec.Encode(ctx, ps.Compliance(b.Now()), ServiceSource)
+			if err != nil {
+				return false, fmt.Errorf("governor: encode compliance of %s: %w", ps.ID, err)
+			}
+			out = append(out, r)
 		}
-		state, err := json.Marshal(ps)
-		if err != nil {
-			return false, fmt.Errorf("governor: encode state of %s: %w", ps.ID, err)
+		if c.Descriptor {
+			if raw, ok := descriptors[ps.ID]; ok {
+				out = append(out, &kgo.Record{Topic: s.state, Key: []byte(descriptorKey + ps.ID), Value: raw})
+			}
 		}
-		out = append(out, r, &kgo.Record{Topic: s.state, Key: []byte(ps.ID), Value: state})
+		if c.Volatile {
+			v, err := encodeVolatile(ps)
+			if err != nil {
+				return false, fmt.Errorf("governor: encode state of %s: %w", ps.ID, err)
+			}
+			out = append(out, &kgo.Record{Topic: s.state, Key: []byte(volatileKey + ps.ID), Value: v})
+		}
 	}
 	if len(recs) == 0 && len(out) == 0 {
 		b.Commit() // a freshness check that changed nothing

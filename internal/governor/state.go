@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
+
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // RebuildTimeout bounds reading the state topic back.
@@ -23,7 +26,7 @@ const RebuildTimeout = 2 * time.Minute
 // the last committed batch.
 func (s *Service) rebuild(ctx context.Context) error {
 	start := time.Now()
-	states, err := ReadState(ctx, s.kopts, s.state)
+	states, err := ReadState(ctx, s.kopts, s.state, s.codec)
 	if err != nil {
 		return fmt.Errorf("governor: rebuild state from %s: %w", s.state, err)
 	}
@@ -33,26 +36,68 @@ func (s *Service) rebuild(ctx context.Context) error {
 	return nil
 }
 
+// The state topic holds two records per product: under "d/<id>" the value
+// of its newest lifecycle record, verbatim (Avro wire format: the descriptor
+// costs nothing to write), and under "v/<id>" the rest of its state as JSON
+// (lifecycle status, newest watermark, open violations, last published
+// compliance). Both are written only when they change.
+const (
+	descriptorKey = "d/"
+	volatileKey   = "v/"
+)
+
+// encodeVolatile encodes a product's state but its descriptor.
+func encodeVolatile(ps *ProductState) ([]byte, error) {
+	c := *ps
+	c.Product = nil
+	return json.Marshal(&c)
+}
+
 // ReadState reads a governor state topic to its last stable offset and
-// returns the newest state of each product.
-func ReadState(ctx context.Context, kopts []kgo.Opt, topic string) (map[string]*ProductState, error) {
+// returns the newest state of each product; codec decodes the descriptors.
+func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events.Codec) (map[string]*ProductState, error) {
 	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
 	defer cancel()
 	states := map[string]*ProductState{}
+	descs := map[string][]byte{}
 	err := ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
-		if r.Value == nil {
-			delete(states, string(r.Key))
-			return
+		key := string(r.Key)
+		switch {
+		case strings.HasPrefix(key, descriptorKey):
+			id := key[len(descriptorKey):]
+			if r.Value == nil {
+				delete(descs, id)
+			} else {
+				descs[id] = r.Value
+			}
+		case strings.HasPrefix(key, volatileKey):
+			id := key[len(volatileKey):]
+			var ps ProductState
+			if r.Value == nil || json.Unmarshal(r.Value, &ps) != nil {
+				delete(states, id)
+				return
+			}
+			ps.ID = id
+			states[id] = &ps
 		}
-		var ps ProductState
-		if err := json.Unmarshal(r.Value, &ps); err != nil {
-			// Not ours or from an incompatible version: skip it
-			// rather than refuse to start.
-			return
-		}
-		states[string(r.Key)] = &ps
 	})
-	return states, err
+	if err != nil {
+		return nil, err
+	}
+	for id, raw := range descs {
+		ev, err := codec.DecodeKind(ctx, events.KindLifecycle, raw)
+		if err != nil {
+			return nil, fmt.Errorf("descriptor of %s: %w", id, err)
+		}
+		ps, ok := states[id]
+		if !ok {
+			ps = &ProductState{ID: id}
+			states[id] = ps
+		}
+		p := ev.(*events.ProductLifecycleEvent).Product
+		ps.Product = &p
+	}
+	return states, nil
 }
 
 // ReadCommitted reads every partition of topic read_committed from its start

@@ -13,10 +13,6 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// DefaultCostLimit bounds the work one evaluation of one expression may do
-// (CEL's cost units), so a policy cannot stall the governor.
-const DefaultCostLimit = 1_000_000
-
 // Policy is one compiled policy. It is immutable once loaded.
 type Policy struct {
 	ID          string
@@ -112,7 +108,10 @@ func compileExpr(env *cel.Env, src string, wantBool bool) (cel.Program, string) 
 	if wantBool && ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 		return nil, fmt.Sprintf("1:1: must be a bool expression, this one is %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.CostLimit(DefaultCostLimit), cel.EvalOptions(cel.OptOptimize))
+	// No run-time cost limit: cost tracking would double the price of
+	// every evaluation, and what policies iterate over (a descriptor's
+	// lists, a run's checks) is small.
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, err.Error()
 	}

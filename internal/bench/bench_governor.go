@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/meshbone/meshbone/internal/governor"
+	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/policy"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+func init() { register("governor", benchGovernor) }
+
+// benchGovernor measures the governor's exactly-once throughput against a
+// raw franz-go GroupTransactSession loop with the same transaction cadence
+// (one transaction per poll of at most governor.DefaultMaxBatch records,
+// read_committed, offsets committed in the transaction), on the same broker,
+// in the same run, over the same input records: N lifecycle and quality
+// events about 1,000 products. The raw loop copies each input record to a
+// sink topic; the governor judges each with the default policies and
+// produces violations, compliance and its state. Each round publishes a
+// fresh input (a new topic prefix), then runs both, in alternating order;
+// the headline is the median of the rounds' ratios governor/raw.
+func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]Figure, error) {
+	n, rounds := 50_000, 3
+	if env.Quick {
+		n, rounds = 5_000, 1
+	}
+	policies := policy.RootDirs("policies")
+	if _, err := policy.Load(policies); err != nil {
+		return nil, fmt.Errorf("run from the repository root (policies/ must load): %w", err)
+	}
+	reg, err := sr.NewClient(sr.URLs(env.Registry))
+	if err != nil {
+		return nil, err
+	}
+	var govRates, rawRates, ratios []float64
+	var govOut int64
+	for round := range rounds {
+		prefix := env.Prefix("governor")
+		topics := events.MeshTopics(prefix)
+		if err := govPublish(ctx, env, reg, topics, n, uint64(round+1)); err != nil {
+			return nil, err
+		}
+		logf("round %d: %d events published under %s", round+1, n, prefix)
+		var gov, raw float64
+		runGov := func() error {
+			rate, out, err := govRun(ctx, env, prefix, policies, n)
+			gov, govOut = rate, out
+			return err
+		}
+		runRaw := func() error {
+			rate, err := govRawLoop(ctx, env, topics, n)
+			raw = rate
+			return err
+		}
+		order := []func() error{runGov, runRaw}
+		if round%2 == 1 {
+			order = []func() error{runRaw, runGov}
+		}
+		for _, f := range order {
+			if err := f(); err != nil {
+				return nil, err
+			}
+		}
+		logf("round %d: governor %.0f events/s (%d records out), raw loop %.0f events/s, ratio %.3f", round+1, gov, govOut, raw, gov/raw)
+		govRates, rawRates, ratios = append(govRates, gov), append(rawRates, raw), append(ratios, gov/raw)
+	}
+	return []Figure{
+		{Name: "governor.events_per_s", Value: govMedian(govRates), Unit: "events/s (median)"},
+		{Name: "governor.raw_loop.events_per_s", Value: govMedian(rawRates), Unit: "events/s (median)"},
+		{Name: "governor.records_out_last_round", Value: float64(govOut), Unit: "violation, compliance and state records"},
+		{Name: "governor.eos.ratio", Value: govMedian(ratios)},
+	}, nil
+}
+
+// govPublish creates the mesh topics under topics' prefix and publishes n
+// events: each product registered (breaking policies at random), then
+// alternately judged by quality runs and updated.
+func govPublish(ctx context.Context, env *Env, reg *sr.Client, topics events.Topics, n int, seed uint64) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if _, err := kafka.EnsureMeshTopics(ctx, kadm.NewClient(cl), topics, kafka.DefaultTopicSpec); err != nil {
+		return err
+	}
+	codec := events.NewCodec(reg, topics)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	const products = 1000
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	recs := make([]*kgo.Record, 0, n)
+	for i := range n {
+		name := "product-" + strconv.Itoa(i%products)
+		id := "sales." + name
+		step := i / products
+		var ev events.Event
+		if step%2 == 1 {
+			ev = &events.QualityEvent{
+				EventID: "q-" + strconv.Itoa(i), ProductID: id, ProductVersion: "1.0.0", RunID: "run-" + strconv.Itoa(i),
+				ObservedAt: at, DataWatermark: &at,
+				Checks: []events.QualityCheck{
+					{Name: "complete", Dimension: events.DimensionCompleteness, Observed: []float64{0.95, 0.99}[rng.IntN(2)], Operator: ">=", Threshold: 0.9, Passed: true},
+					{Name: "rows", Dimension: events.DimensionVolume, Observed: 120_000, Operator: ">=", Threshold: 100_000, Passed: true},
+				},
+			}
+		} else {
+			typ := events.LifecycleRegistered
+			if step > 0 {
+				typ = events.LifecycleUpdated
+			}
+			fresh := "1h"
+			ev = &events.ProductLifecycleEvent{
+				EventID: "l-" + strconv.Itoa(i), Type: typ, OccurredAt: at, Actor: "bench",
+				Product: events.DataProduct{
+					ID: id, Name: name, Domain: "sales", OwnerTeam: "sales-team", Tags: []string{"bench"}, Version: "1.0." + strconv.Itoa(step),
+					Sensitivity: events.SensitivityConfidential, RetentionDays: []int32{365, 1000}[rng.IntN(2)],
+					SLA:         &events.SLA{Freshness: &fresh},
+					QualitySLOs: []events.QualitySLO{{Dimension: events.DimensionCompleteness, Operator: ">=", Threshold: 0.98}},
+					OutputPorts: []events.OutputPort{{Name: "orders", Topic: id + ".orders.v1", SchemaSubject: id + ".orders.v1-value", Format: "avro", Partitions: 3, Fields: []string{"id", "amount"}}},
+					Inputs:      []string{}, Labels: map[string]string{"kind": "source"},
+					Security: &events.Security{EncryptionAtRest: rng.IntN(2) == 0, PIIFields: []string{"email"}, PIIMasked: true, AuditLogging: rng.IntN(3) > 0},
+				},
+			}
+		}
+		r, err := codec.Encode(ctx, ev, events.DomainSource("sales"))
+		if err != nil {
+			return err
+		}
+		recs = append(recs, r)
+	}
+	return cl.ProduceSync(ctx, recs...).FirstErr()
+}
+
+// govRun runs a governor over the n published events and returns its rate
+// (from start, group join included, to the last record committed) and how
+// many records it produced.
+func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, n int) (float64, int64, error) {
+	o := governor.DefaultOptions()
+	o.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: prefix}
+	o.Policies = policies
+	o.Listen = ""
+	o.Group = prefix + "governor"
+	o.PolicyPollInterval = -1
+	o.FreshnessInterval = time.Hour
+	s, err := governor.New(o, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.Run(rctx) }()
+	deadline := time.After(10 * time.Minute)
+	for s.Judged() < int64(n) {
+		select {
+		case err := <-done:
+			cancel()
+			return 0, 0, fmt.Errorf("governor stopped after %d of %d records: %v", s.Judged(), n, err)
+		case <-deadline:
+			cancel()
+			<-done
+			return 0, 0, fmt.Errorf("governor judged %d of %d records in 10 minutes", s.Judged(), n)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		return 0, 0, err
+	}
+	out, err := govOutputCount(ctx, env, prefix)
+	return float64(n) / elapsed.Seconds(), out, err
+}
+
+// govOutputCount counts the records the governor wrote (high watermarks of
+// its output topics, transaction markers included).
+func govOutputCount(ctx context.Context, env *Env, prefix string) (int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	t := events.MeshTopics(prefix)
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, t.Violations, t.Compliance, prefix+governor.StateTopic)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	return total, nil
+}
+
+// govRawLoop is the baseline: a GroupTransactSession consuming the same
+// input read_committed, one transaction per poll of at most
+// governor.DefaultMaxBatch records, each record copied to a sink topic,
+// offsets committed in the transaction.
+func govRawLoop(ctx context.Context, env *Env, topics events.Topics, n int) (float64, error) {
+	sink := topics.Prefix + "bench.raw-sink"
+	group := topics.Prefix + "raw"
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...))
+	if err != nil {
+		return 0, err
+	}
+	_, err = kadm.NewClient(admCl).CreateTopic(ctx, kafka.DefaultPartitions, kafka.DefaultReplicationFactor, nil, sink)
+	admCl.Close()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	sess, err := kgo.NewGroupTransactSession(
+		kgo.SeedBrokers(env.Brokers...),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topics.Lifecycle, topics.Quality),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.TransactionalID(group),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+	)
+	if err != nil {
+		return 0, err
+	}
+	defer sess.Close()
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < n {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		fetches := sess.PollRecords(ctx, governor.DefaultMaxBatch)
+		if err := fetches.Err0(); err != nil && !errors.Is(err, context.Canceled) {
+			return 0, err
+		}
+		recs := fetches.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		if err := sess.Begin(); err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			sess.Produce(ctx, &kgo.Record{Topic: sink, Key: r.Key, Value: r.Value, Headers: r.Headers}, nil)
+		}
+		committed, err := sess.End(ctx, kgo.TryCommit)
+		if err != nil {
+			return 0, err
+		}
+		if committed {
+			done += len(recs)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func govMedian(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

@@ -1,0 +1,76 @@
+package governor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/meshbone/meshbone/internal/policy"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// BenchmarkJudge measures the governor's CPU work per event, Kafka aside:
+// decode, judge with the default policies, encode violations, compliance
+// and state, in batches of 1,000.
+func BenchmarkJudge(b *testing.B) {
+	reg := srfake.New()
+	defer reg.Close()
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := events.NewCodec(cl, events.MeshTopics(""))
+	ctx := context.Background()
+	evs := eosEvents(6000, 1)
+	recs := make([]*kgo.Record, len(evs))
+	for i, s := range evs {
+		if recs[i], err = codec.Encode(ctx, s.ev, s.source); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set, err := policy.Load(policy.RootDirs("../../policies"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		e := NewEngine(set)
+		for j := 0; j < len(recs); j += 1000 {
+			bt := e.Begin(t0)
+			for _, r := range recs[j:min(j+1000, len(recs))] {
+				ev, err := codec.Decode(ctx, r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				switch ev := ev.(type) {
+				case *events.ProductLifecycleEvent:
+					bt.Lifecycle(ev, events.CloudEventOf(r), Source{})
+				case *events.QualityEvent:
+					bt.Quality(ev, events.CloudEventOf(r), Source{})
+				}
+			}
+			for _, v := range bt.Violations {
+				if _, err := codec.Encode(ctx, v, ServiceSource); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, c := range bt.Changed() {
+				if c.Compliance {
+					if _, err := codec.Encode(ctx, c.State.Compliance(t0), ServiceSource); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if c.Volatile {
+					if _, err := encodeVolatile(c.State); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			bt.Commit()
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "events/s")
+}
