@@ -16,4 +16,3 @@ func notYet(use, issue string) *cobra.Command {
 	}}
 }
 
-func devCmd(*globals) *cobra.Command { return notYet("dev", "dev issue") }
