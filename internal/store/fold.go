@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,8 +84,8 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	}
 	defer tx.Rollback()
 	f := s.fold
-	f.tx, f.st, f.schemas = tx, s.stmts.bind(ctx, tx), b.Schemas
-	defer func() { f.tx, f.st, f.schemas = nil, nil, nil }()
+	f.tx, f.st, f.schemas, f.fts, f.touched = tx, s.stmts.bind(ctx, tx), b.Schemas, map[int64]ftsRow{}, map[string]*entry{}
+	defer func() { f.tx, f.st, f.schemas, f.fts, f.touched = nil, nil, nil, nil, nil }()
 
 	for id, text := range b.Schemas {
 		if _, err := f.st.insSchema.ExecContext(ctx, id, text); err != nil {
@@ -127,7 +128,19 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 			return st, fmt.Errorf("store: offsets: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := f.flushFTS(ctx); err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	// Commit and publish the index changes together (see memIndex).
+	s.idx.mu.Lock()
+	err = tx.Commit()
+	if err == nil {
+		for _, e := range f.touched {
+			s.idx.put(e)
+		}
+	}
+	s.idx.mu.Unlock()
+	if err != nil {
 		return st, fmt.Errorf("store: commit: %w", err)
 	}
 	for id := range b.Schemas {
@@ -143,6 +156,55 @@ type folder struct {
 	st      *stmts
 	schemas map[int32]string
 	fields  map[int32][]Field // parsed schemas by id (a pure function of the id)
+	fts     map[int64]ftsRow  // full-text rows of the batch by product rowid
+	touched map[string]*entry // search index entries the batch changed, by product id
+}
+
+// ftsRow is a product's full-text row, staged until the end of the batch.
+type ftsRow struct {
+	replace bool // the product had a row before the batch
+	vals    [7]any
+}
+
+// flushFTS writes the batch's full-text rows with a few multi-row
+// statements. FTS5 flushes its pending index at every statement savepoint
+// once it has been written in a transaction, so writing a row per product
+// in the middle of the fold would flush (and merge segments) after nearly
+// every statement; writing them last costs one flush per statement here.
+func (f *folder) flushFTS(ctx context.Context) error {
+	if len(f.fts) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(f.fts))
+	var del []any
+	for id, r := range f.fts {
+		ids = append(ids, id)
+		if r.replace {
+			del = append(del, id)
+		}
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(del, 500) {
+		if _, err := f.tx.ExecContext(ctx, `DELETE FROM products_fts WHERE rowid IN (`+placeholders(len(chunk))+`)`, chunk...); err != nil {
+			return fmt.Errorf("full text: %w", err)
+		}
+	}
+	const perStmt = 500
+	row := "(" + placeholders(8) + ")"
+	for chunk := range slices.Chunk(ids, perStmt) {
+		args := make([]any, 0, len(chunk)*8)
+		for _, id := range chunk {
+			r := f.fts[id]
+			args = append(args, id)
+			args = append(args, r.vals[:]...)
+		}
+		q := `INSERT INTO products_fts(rowid, name, tags, domain, owner, description, ports, fields) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+",", len(chunk)), ",")
+		if _, err := f.tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("full text: %w", err)
+		}
+	}
+	return nil
 }
 
 // apply folds one event; false means it was already in the view.
@@ -199,35 +261,40 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 	}
 
 	var (
-		exists     = true
-		state      string
-		registered int64
-		reason     sql.NullString
-		successor  sql.NullString
-		sunset     sql.NullInt64
+		state             sql.NullString
+		registered        sql.NullInt64
+		reason, successor sql.NullString
+		sunset            sql.NullInt64
+		compliance        sql.NullString
+		qPassed, qTotal   sql.NullInt64
+		qAt               sql.NullInt64
+		qEvent            sql.NullString
 	)
-	err = f.st.getProduct.QueryRowContext(ctx, p.ID).Scan(&state, &registered, &reason, &successor, &sunset)
-	if errors.Is(err, sql.ErrNoRows) {
-		exists, state, registered = false, StateActive, ms(e.OccurredAt)
-	} else if err != nil {
+	if err := f.st.getState.QueryRowContext(ctx, p.ID).Scan(&state, &registered, &reason, &successor, &sunset,
+		&compliance, &qPassed, &qTotal, &qAt, &qEvent); err != nil {
 		return false, err
+	}
+	exists := state.Valid
+	if !exists {
+		state = sql.NullString{String: StateActive, Valid: true}
+		registered = sql.NullInt64{Int64: ms(e.OccurredAt), Valid: true}
 	}
 	switch e.Type {
 	case events.LifecycleRegistered:
-		if !exists || state != StateActive {
-			registered = ms(e.OccurredAt)
+		if !exists || state.String != StateActive {
+			registered = sql.NullInt64{Int64: ms(e.OccurredAt), Valid: true}
 		}
-		state = StateActive
+		state.String = StateActive
 		reason, successor, sunset = sql.NullString{}, sql.NullString{}, sql.NullInt64{}
 	case events.LifecycleDeprecated:
-		state = StateDeprecated
+		state.String = StateDeprecated
 		reason, successor = nullStr(e.Reason), nullStr(e.Successor)
 		sunset = sql.NullInt64{}
 		if e.SunsetAt != nil {
 			sunset = sql.NullInt64{Int64: ms(*e.SunsetAt), Valid: true}
 		}
 	case events.LifecycleRetired:
-		state = StateRetired
+		state.String = StateRetired
 		if e.Reason != nil {
 			reason = nullStr(e.Reason)
 		}
@@ -235,25 +302,12 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			successor = nullStr(e.Successor)
 		}
 	}
-
-	compliance := string(events.Unknown)
-	if err := f.st.getCompliance.QueryRowContext(ctx, p.ID).Scan(&compliance); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, err
+	if !compliance.Valid {
+		compliance.String = string(events.Unknown)
 	}
-	var (
-		score    sql.NullFloat64
-		qAt      sql.NullInt64
-		qEvent   sql.NullString
-		qp, qtot int
-	)
-	var at int64
-	var evID string
-	switch err := f.st.getLatestQuality.QueryRowContext(ctx, p.ID).Scan(&qp, &qtot, &at, &evID); {
-	case err == nil:
-		score = scoreOf(qp, qtot)
-		qAt, qEvent = sql.NullInt64{Int64: at, Valid: true}, sql.NullString{String: evID, Valid: true}
-	case !errors.Is(err, sql.ErrNoRows):
-		return false, err
+	var score sql.NullFloat64
+	if qTotal.Valid {
+		score = scoreOf(int(qPassed.Int64), int(qTotal.Int64))
 	}
 
 	tags := p.Tags
@@ -265,9 +319,12 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 		desc = *p.Description
 	}
 	var rowid int64
-	if err := f.st.upsertProduct.QueryRowContext(ctx, p.ID, p.Name, p.Domain, p.OwnerTeam, desc, p.Version, string(p.Sensitivity), state,
-		jsonText(tags), registered, ms(e.OccurredAt), reason, successor, sunset, jsonText(p),
-		compliance, score, qAt, qEvent).Scan(&rowid); err != nil {
+	if err := f.st.upsertProduct.QueryRowContext(ctx, p.ID, p.Name, p.Domain, p.OwnerTeam, desc, p.Version, string(p.Sensitivity), state.String,
+		jsonText(tags), registered.Int64, ms(e.OccurredAt), reason, successor, sunset,
+		compliance.String, score, qAt, qEvent).Scan(&rowid); err != nil {
+		return false, err
+	}
+	if _, err := f.st.upsertDescriptor.ExecContext(ctx, p.ID, jsonText(p)); err != nil {
 		return false, err
 	}
 
@@ -277,12 +334,9 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 				return false, err
 			}
 		}
-		if _, err := f.st.delFTS.ExecContext(ctx, rowid); err != nil {
-			return false, err
-		}
 	}
-	for _, t := range p.Tags {
-		if _, err := f.st.insTag.ExecContext(ctx, p.ID, t); err != nil {
+	if len(p.Tags) > 0 {
+		if _, err := f.st.insTag.ExecContext(ctx, p.ID, jsonText(p.Tags)); err != nil {
 			return false, err
 		}
 	}
@@ -307,15 +361,15 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			}
 		}
 	}
-	for _, in := range p.Inputs {
-		if _, err := f.st.insLineage.ExecContext(ctx, in, p.ID); err != nil {
+	if len(p.Inputs) > 0 {
+		if _, err := f.st.insLineage.ExecContext(ctx, p.ID, jsonText(p.Inputs)); err != nil {
 			return false, err
 		}
 	}
-	if _, err := f.st.insFTS.ExecContext(ctx, rowid, p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc,
-		strings.Join(portNames, " "), strings.Join(fieldText, " ")); err != nil {
-		return false, err
-	}
+	f.touched[p.ID] = newEntry(rowid, p.ID, p.Name, p.Domain, p.OwnerTeam, state.String, string(p.Sensitivity), compliance.String, tags)
+	// The full-text row is written at the end of the batch (see flushFTS).
+	f.fts[rowid] = ftsRow{replace: exists || f.fts[rowid].replace, vals: [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc,
+		strings.Join(portNames, " "), strings.Join(fieldText, " ")}}
 	return true, nil
 }
 
@@ -413,8 +467,19 @@ func (f *folder) compliance(ctx context.Context, e *events.ComplianceStatus) (bo
 	if _, err := f.st.upsertCompliance.ExecContext(ctx, e.ProductID, e.ProductVersion, e.Domain, string(e.Status), jsonText(open), ms(e.EvaluatedAt)); err != nil {
 		return false, err
 	}
-	_, err := f.st.updCompliance.ExecContext(ctx, string(e.Status), e.ProductID)
-	return err == nil, err
+	if _, err := f.st.updCompliance.ExecContext(ctx, string(e.Status), e.ProductID); err != nil {
+		return false, err
+	}
+	cur := f.touched[e.ProductID]
+	if cur == nil {
+		cur = f.s.idx.get(e.ProductID)
+	}
+	if cur != nil {
+		c := *cur
+		c.compliance = string(e.Status)
+		f.touched[e.ProductID] = &c
+	}
+	return true, nil
 }
 
 func (f *folder) audit(ctx context.Context, e *events.AuditEvent) (bool, error) {

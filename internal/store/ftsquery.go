@@ -10,13 +10,17 @@ import (
 const (
 	MaxQueryBytes = 512 // longer query text is refused
 	MaxQueryTerms = 16  // more terms are refused
+	// MinPrefix is the shortest last term matched as a prefix: shorter
+	// prefixes match most of the catalog and cost the most to expand.
+	MinPrefix = 3
 )
 
 // FTSQuery turns user text into an FTS5 query that cannot carry FTS5
 // syntax: the text is split into terms of letters, digits and marks (what
 // the unicode61 tokenizer indexes), each term is quoted as a string, and
-// the terms are ANDed. The last term matches as a prefix unless the text
-// ends in a space, so results follow typing. Text without any term gives
+// the terms are ANDed. The last term matches as a prefix (when it has at
+// least MinPrefix characters) unless the text ends in a space, so results
+// follow typing. Text without any term gives
 // "" (no full-text condition). Invalid UTF-8, text over MaxQueryBytes and
 // more than MaxQueryTerms terms are a *ParamError on field "q".
 func FTSQuery(text string) (string, error) {
@@ -46,9 +50,14 @@ func FTSQuery(text string) (string, error) {
 		b.WriteString(t)
 		b.WriteByte('"')
 	}
-	last, _ := utf8.DecodeLastRuneInString(text)
-	if !unicode.IsSpace(last) {
+	if prefixLast(text, terms[len(terms)-1]) {
 		b.WriteByte('*')
 	}
 	return b.String(), nil
+}
+
+// prefixLast reports whether the last term of text matches as a prefix.
+func prefixLast(text, last string) bool {
+	r, _ := utf8.DecodeLastRuneInString(text)
+	return !unicode.IsSpace(r) && utf8.RuneCountInString(last) >= MinPrefix
 }

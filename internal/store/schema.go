@@ -2,7 +2,7 @@ package store
 
 // SchemaVersion is the layout version written to PRAGMA user_version. A
 // database with another version is refused; rebuild it from the topics.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ddl creates the view. Times are Unix milliseconds (the contracts'
 // timestamp-millis), so they sort and compare as integers.
@@ -25,7 +25,6 @@ var ddl = []string{
 		reason        TEXT,
 		successor     TEXT,
 		sunset_at     INTEGER,
-		descriptor    TEXT NOT NULL,          -- JSON of events.DataProduct
 		compliance    TEXT NOT NULL,
 		quality_score REAL,
 		quality_at    INTEGER,
@@ -36,6 +35,13 @@ var ddl = []string{
 	`CREATE INDEX products_sensitivity ON products(sensitivity)`,
 	`CREATE INDEX products_compliance ON products(compliance)`,
 	`CREATE INDEX products_name ON products(name, id)`,
+	// descriptors: each product's descriptor as last published, apart from
+	// products so the rows search reads (and quality and compliance
+	// update) stay small.
+	`CREATE TABLE descriptors (
+		product_id TEXT PRIMARY KEY,
+		descriptor TEXT NOT NULL               -- JSON of events.DataProduct
+	)`,
 	`CREATE TABLE product_tags (
 		product_id TEXT NOT NULL,
 		tag        TEXT NOT NULL,
@@ -154,7 +160,8 @@ const rankConfig = `INSERT INTO products_fts(products_fts, rank) VALUES('rank', 
 var tables = []struct {
 	name, cols, order string
 }{
-	{"products", "id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, descriptor, compliance, quality_score, quality_at, quality_event", "id"},
+	{"products", "id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, compliance, quality_score, quality_at, quality_event", "id"},
+	{"descriptors", "product_id, descriptor", "product_id"},
 	{"product_tags", "product_id, tag", "product_id, tag"},
 	{"product_versions", "event_id, product_id, type, version, occurred_at, actor, reason, successor", "event_id"},
 	{"ports", "product_id, name, topic, schema_subject, schema_id, format, partitions, fields", "product_id, name"},

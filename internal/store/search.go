@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,31 +137,45 @@ func (p *SearchParams) Normalize() error {
 	return nil
 }
 
-// filters returns the WHERE conditions and arguments of p's filters on
-// products p.
-func (p *SearchParams) filters() ([]string, []any) {
-	var where []string
-	var args []any
-	in := func(col string, vals []string) {
+// filter is SearchParams' filters as interned facet values: nil for a
+// facet without a filter, else the set of accepted values.
+type filter [numFacets][]bool
+
+// compile turns p's filters into a filter on the index's values; a value
+// the index has never seen matches nothing. The caller holds the index's
+// read lock.
+func (p *SearchParams) compile(m *memIndex) *filter {
+	var f filter
+	for i, vals := range [numFacets][]string{p.Domain, p.State, p.Sensitivity, p.Compliance, p.Tag} {
 		if len(vals) == 0 {
-			return
+			continue
 		}
-		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		f[i] = make([]bool, len(m.dicts[i].vals))
 		for _, v := range vals {
-			args = append(args, v)
+			if id, ok := m.dicts[i].ids[v]; ok {
+				f[i][id] = true
+			}
 		}
 	}
-	in("p.domain", p.Domain)
-	in("p.sensitivity", p.Sensitivity)
-	in("p.compliance", p.Compliance)
-	in("p.state", p.State)
-	if len(p.Tag) > 0 {
-		where = append(where, "p.id IN (SELECT product_id FROM product_tags WHERE tag IN ("+placeholders(len(p.Tag))+"))")
-		for _, v := range p.Tag {
-			args = append(args, v)
+	return &f
+}
+
+// accepts reports whether a product passes the filter.
+func (f *filter) accepts(e *entry) bool {
+	for i := range fTag {
+		if f[i] != nil && !f[i][e.facet[i]] {
+			return false
 		}
 	}
-	return where, args
+	if f[fTag] == nil {
+		return true
+	}
+	for _, t := range e.tagID {
+		if f[fTag][t] {
+			return true
+		}
+	}
+	return false
 }
 
 func placeholders(n int) string {
@@ -169,9 +184,11 @@ func placeholders(n int) string {
 
 const summaryCols = `p.id, p.name, p.domain, p.description, p.tags, p.version, p.sensitivity, p.compliance, p.state, p.quality_score, p.updated_at`
 
-// Search runs a search on one snapshot of the view. Full-text matches are
-// ranked by bm25 (name weighted highest); without text, products are listed
-// by name. Errors in the parameters are *ParamError.
+// Search runs a search on one snapshot of the view. FTS5 finds the products
+// whose full text has every term (the last one as a prefix while typing);
+// they are filtered, counted per facet and ranked (see memIndex.score)
+// in memory. Without text, products are listed by name. Errors in the
+// parameters are *ParamError.
 func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, error) {
 	p = p.Clone()
 	if err := p.Normalize(); err != nil {
@@ -181,34 +198,143 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	if err != nil {
 		return nil, err
 	}
-	where, args := p.filters()
-	from, order := "products p", "p.name, p.id"
-	if match != "" {
-		from = "products_fts JOIN products p ON p.rowid = products_fts.rowid"
-		order = "products_fts.rank, p.id"
-		where = append([]string{"products_fts MATCH ?"}, where...)
-		args = append([]any{match}, args...)
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
 	res := &SearchResult{Page: p.Page, Size: p.Size, Results: []Summary{}, Facets: map[string][]FacetCount{}}
+	// The read lock keeps Apply from committing until this search has read
+	// its snapshot: the index and the tables agree.
+	s.idx.mu.RLock()
+	defer s.idx.mu.RUnlock()
+	flt := p.compile(s.idx)
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		q := "SELECT " + summaryCols + " FROM " + from + cond + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-		rows, err := tx.QueryContext(ctx, q, append(args, p.Size, (p.Page-1)*p.Size)...)
-		if err != nil {
-			return err
+		var matched []*entry
+		if match == "" {
+			matched = make([]*entry, 0, 1024)
+			for _, e := range s.idx.all {
+				if flt.accepts(e) {
+					matched = append(matched, e)
+				}
+			}
+		} else {
+			// One row with every matching rowid: much cheaper than a row
+			// per match through database/sql.
+			var ids sql.NullString
+			if err := tx.QueryRowContext(ctx, `SELECT group_concat(rowid) FROM products_fts WHERE products_fts MATCH ?`, match).Scan(&ids); err != nil {
+				return err
+			}
+			for f := range strings.SplitSeq(ids.String, ",") {
+				if f == "" {
+					continue
+				}
+				r, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return fmt.Errorf("full-text rowid %q: %w", f, err)
+				}
+				if e := s.idx.byRow(r); e != nil && flt.accepts(e) {
+					matched = append(matched, e)
+				}
+			}
 		}
-		if res.Results, err = scanSummaries(rows); err != nil {
-			return err
+		res.Total = len(matched)
+		res.Facets = s.idx.countFacets(matched)
+		from := (p.Page - 1) * p.Size
+		if from >= len(matched) {
+			return nil
 		}
-		return s.facets(ctx, tx, from, cond, args, res)
+		var page []*entry
+		if match != "" {
+			terms, total := queryTerms(p.Query), len(s.idx.all)
+			page = topN(matched, from+p.Size, func(e *entry) float64 { return s.idx.score(e, terms, total) })
+		} else {
+			page = topN(matched, from+p.Size, func(*entry) float64 { return 0 })
+		}
+		page = page[from:min(from+p.Size, len(page))]
+		return s.summaries(ctx, tx, page, res)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	return res, nil
+}
+
+func byName(a, b *entry) int {
+	if c := strings.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// topN returns the first n of matched by score, highest first, then by
+// name and id.
+func topN(matched []*entry, n int, score func(*entry) float64) []*entry {
+	type scored struct {
+		e *entry
+		s float64
+	}
+	cmp := func(a, b scored) int {
+		switch {
+		case a.s > b.s:
+			return -1
+		case a.s < b.s:
+			return 1
+		}
+		return byName(a.e, b.e)
+	}
+	if n > 200 { // a deep page: sort everything
+		all := make([]scored, len(matched))
+		for i, e := range matched {
+			all[i] = scored{e, score(e)}
+		}
+		slices.SortFunc(all, cmp)
+		out := make([]*entry, min(n, len(all)))
+		for i := range out {
+			out[i] = all[i].e
+		}
+		return out
+	}
+	// Keep the best n in a sorted slice: pages are small, matches many.
+	top := make([]scored, 0, n+1)
+	for _, e := range matched {
+		x := scored{e, score(e)}
+		if len(top) == n && cmp(x, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, x, cmp)
+		top = slices.Insert(top, i, x)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	out := make([]*entry, len(top))
+	for i, x := range top {
+		out[i] = x.e
+	}
+	return out
+}
+
+// summaries reads the result rows of page, in its order.
+func (s *Store) summaries(ctx context.Context, tx *sql.Tx, page []*entry, res *SearchResult) error {
+	args := make([]any, len(page))
+	for i, e := range page {
+		args[i] = e.rowid
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+summaryCols+" FROM products p WHERE p.rowid IN ("+placeholders(len(page))+")", args...)
+	if err != nil {
+		return err
+	}
+	got, err := scanSummaries(rows)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]Summary, len(got))
+	for _, sm := range got {
+		byID[sm.ID] = sm
+	}
+	res.Results = make([]Summary, 0, len(page))
+	for _, e := range page {
+		if sm, ok := byID[e.id]; ok {
+			res.Results = append(res.Results, sm)
+		}
+	}
+	return nil
 }
 
 func scanSummaries(rows *sql.Rows) ([]Summary, error) {
@@ -236,48 +362,40 @@ func scanSummaries(rows *sql.Rows) ([]Summary, error) {
 	return out, rows.Err()
 }
 
-// facets counts every facet over the matching products in one statement
-// (the matching set is materialized once); the total is the sum of the
-// state counts, since every product has exactly one state.
-func (s *Store) facets(ctx context.Context, tx *sql.Tx, from, cond string, args []any, res *SearchResult) error {
-	q := `WITH m AS MATERIALIZED (SELECT p.id, p.domain, p.sensitivity, p.compliance, p.state FROM ` + from + cond + `)
-		SELECT 'state', state, count(*) FROM m GROUP BY state
-		UNION ALL SELECT 'domain', domain, count(*) FROM m GROUP BY domain
-		UNION ALL SELECT 'sensitivity', sensitivity, count(*) FROM m GROUP BY sensitivity
-		UNION ALL SELECT 'compliance', compliance, count(*) FROM m GROUP BY compliance
-		UNION ALL SELECT 'tag', t.tag, count(*) FROM m JOIN product_tags t ON t.product_id = m.id GROUP BY t.tag`
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
+// countFacets counts every facet over the matching products; the tag
+// facet keeps the DefaultTagFacets most frequent tags. The caller holds the
+// read lock.
+func (m *memIndex) countFacets(matched []*entry) map[string][]FacetCount {
+	var counts [numFacets][]int
+	for i := range counts {
+		counts[i] = make([]int, len(m.dicts[i].vals))
 	}
-	defer rows.Close()
-	for _, f := range []string{FacetDomain, FacetTag, FacetSensitivity, FacetCompliance, FacetState} {
-		res.Facets[f] = []FacetCount{}
-	}
-	for rows.Next() {
-		var f string
-		var c FacetCount
-		if err := rows.Scan(&f, &c.Value, &c.Count); err != nil {
-			return err
+	for _, e := range matched {
+		for i := range fTag {
+			counts[i][e.facet[i]]++
 		}
-		res.Facets[f] = append(res.Facets[f], c)
-		if f == FacetState {
-			res.Total += c.Count
+		for _, t := range e.tagID {
+			counts[fTag][t]++
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for f, counts := range res.Facets {
-		slices.SortFunc(counts, func(a, b FacetCount) int {
+	out := make(map[string][]FacetCount, numFacets)
+	for i, cs := range counts {
+		list := []FacetCount{}
+		for id, c := range cs {
+			if c > 0 {
+				list = append(list, FacetCount{Value: m.dicts[i].vals[id], Count: c})
+			}
+		}
+		slices.SortFunc(list, func(a, b FacetCount) int {
 			if a.Count != b.Count {
 				return b.Count - a.Count
 			}
 			return strings.Compare(a.Value, b.Value)
 		})
-		if f == FacetTag && len(counts) > DefaultTagFacets {
-			res.Facets[f] = counts[:DefaultTagFacets]
+		if i == fTag && len(list) > DefaultTagFacets {
+			list = list[:DefaultTagFacets]
 		}
+		out[facetNames[i]] = list
 	}
-	return nil
+	return out
 }

@@ -8,8 +8,8 @@ import (
 
 // stmts are the fold's statements, prepared once on the writer connection.
 type stmts struct {
-	insVersion, getProduct, getCompliance, getLatestQuality, upsertProduct,
-	delTags, insTag, delPorts, insPort, delLineage, insLineage, delFTS, insFTS,
+	insVersion, getState, upsertProduct, upsertDescriptor,
+	delTags, insTag, delPorts, insPort, delLineage, insLineage,
 	insSchema, getSchema, insQuality, updQuality, upsertViolation,
 	upsertCompliance, updCompliance, insAudit, countAudit, pruneAudit,
 	upsertOffset *sql.Stmt
@@ -23,26 +23,32 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		q   string
 	}{
 		{&s.insVersion, `INSERT OR IGNORE INTO product_versions(event_id, product_id, type, version, occurred_at, actor, reason, successor) VALUES(?,?,?,?,?,?,?,?)`},
-		{&s.getProduct, `SELECT state, registered_at, reason, successor, sunset_at FROM products WHERE id = ?`},
-		{&s.getCompliance, `SELECT status FROM compliance WHERE product_id = ?`},
-		{&s.getLatestQuality, `SELECT passed, total, observed_at, event_id FROM quality_runs WHERE product_id = ? ORDER BY observed_at DESC, event_id DESC LIMIT 1`},
-		{&s.upsertProduct, `INSERT INTO products(id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, descriptor, compliance, quality_score, quality_at, quality_event)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		// getState reads, in one round trip, what a lifecycle event needs:
+		// the product's current state (NULLs when new), its compliance and
+		// its latest quality run.
+		{&s.getState, `SELECT p.state, p.registered_at, p.reason, p.successor, p.sunset_at,
+				(SELECT status FROM compliance WHERE product_id = ?1),
+				q.passed, q.total, q.observed_at, q.event_id
+			FROM (SELECT 1) AS one
+			LEFT JOIN products p ON p.id = ?1
+			LEFT JOIN (SELECT passed, total, observed_at, event_id FROM quality_runs WHERE product_id = ?1
+				ORDER BY observed_at DESC, event_id DESC LIMIT 1) q`},
+		{&s.upsertProduct, `INSERT INTO products(id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, compliance, quality_score, quality_at, quality_event)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET name=excluded.name, domain=excluded.domain, owner_team=excluded.owner_team,
 				description=excluded.description, version=excluded.version, sensitivity=excluded.sensitivity, state=excluded.state,
 				tags=excluded.tags, registered_at=excluded.registered_at, updated_at=excluded.updated_at, reason=excluded.reason,
-				successor=excluded.successor, sunset_at=excluded.sunset_at, descriptor=excluded.descriptor,
+				successor=excluded.successor, sunset_at=excluded.sunset_at,
 				compliance=excluded.compliance, quality_score=excluded.quality_score, quality_at=excluded.quality_at,
 				quality_event=excluded.quality_event
 			RETURNING rowid`},
+		{&s.upsertDescriptor, `INSERT OR REPLACE INTO descriptors(product_id, descriptor) VALUES(?,?)`},
 		{&s.delTags, `DELETE FROM product_tags WHERE product_id = ?`},
-		{&s.insTag, `INSERT OR IGNORE INTO product_tags(product_id, tag) VALUES(?,?)`},
+		{&s.insTag, `INSERT OR IGNORE INTO product_tags(product_id, tag) SELECT ?1, value FROM json_each(?2)`},
 		{&s.delPorts, `DELETE FROM ports WHERE product_id = ?`},
 		{&s.insPort, `INSERT OR REPLACE INTO ports(product_id, name, topic, schema_subject, schema_id, format, partitions, fields) VALUES(?,?,?,?,?,?,?,?)`},
 		{&s.delLineage, `DELETE FROM lineage WHERE downstream = ?`},
-		{&s.insLineage, `INSERT OR IGNORE INTO lineage(upstream, downstream) VALUES(?,?)`},
-		{&s.delFTS, `DELETE FROM products_fts WHERE rowid = ?`},
-		{&s.insFTS, `INSERT INTO products_fts(rowid, name, tags, domain, owner, description, ports, fields) VALUES(?,?,?,?,?,?,?,?)`},
+		{&s.insLineage, `INSERT OR IGNORE INTO lineage(upstream, downstream) SELECT value, ?1 FROM json_each(?2)`},
 		{&s.insSchema, `INSERT OR IGNORE INTO schemas(id, schema) VALUES(?,?)`},
 		{&s.getSchema, `SELECT schema FROM schemas WHERE id = ?`},
 		{&s.insQuality, `INSERT OR IGNORE INTO quality_runs(event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks) VALUES(?,?,?,?,?,?,?,?,?)`},
@@ -80,10 +86,10 @@ func (s *stmts) close() {
 func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 	b := &stmts{}
 	for _, p := range []struct{ dst, src **sql.Stmt }{
-		{&b.insVersion, &s.insVersion}, {&b.getProduct, &s.getProduct}, {&b.getCompliance, &s.getCompliance},
-		{&b.getLatestQuality, &s.getLatestQuality}, {&b.upsertProduct, &s.upsertProduct}, {&b.delTags, &s.delTags},
+		{&b.insVersion, &s.insVersion}, {&b.getState, &s.getState}, {&b.upsertProduct, &s.upsertProduct},
+		{&b.upsertDescriptor, &s.upsertDescriptor}, {&b.delTags, &s.delTags},
 		{&b.insTag, &s.insTag}, {&b.delPorts, &s.delPorts}, {&b.insPort, &s.insPort}, {&b.delLineage, &s.delLineage},
-		{&b.insLineage, &s.insLineage}, {&b.delFTS, &s.delFTS}, {&b.insFTS, &s.insFTS}, {&b.insSchema, &s.insSchema},
+		{&b.insLineage, &s.insLineage}, {&b.insSchema, &s.insSchema},
 		{&b.getSchema, &s.getSchema}, {&b.insQuality, &s.insQuality}, {&b.updQuality, &s.updQuality},
 		{&b.upsertViolation, &s.upsertViolation}, {&b.upsertCompliance, &s.upsertCompliance},
 		{&b.updCompliance, &s.updCompliance}, {&b.insAudit, &s.insAudit}, {&b.countAudit, &s.countAudit},

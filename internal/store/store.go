@@ -63,6 +63,7 @@ type Store struct {
 	stmts *stmts
 	known map[int32]bool // schema ids present in the schemas table
 	fold  *folder
+	idx   *memIndex
 }
 
 // ErrSchemaVersion is returned by Open for a database written by another
@@ -84,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}}
+	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}, idx: newMemIndex()}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -103,6 +104,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s.fold = &folder{s: s}
 	if err := s.loadKnownSchemas(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.idx.load(ctx, s.w); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -128,6 +133,9 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", DefaultCacheKiB))
+		// Checkpoint the WAL every 16 MiB rather than 4: fewer, larger
+		// checkpoints while folding.
+		q.Add("_pragma", "wal_autocheckpoint(4096)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "cache_size(-16384)")

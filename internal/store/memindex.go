@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// memIndex holds, for every product, what search filters, counts and ranks
+// on: the facet values and the tokens of the short, heavily weighted
+// full-text columns (name, tags, domain, owner). SQLite's FTS5 finds the
+// matching products; everything per match after that (filters, facet
+// counts, the score, the sort) runs here, in memory: counting facets and
+// computing bm25 in SQL over thousands of matches costs tens of
+// milliseconds in the pure-Go SQLite.
+//
+// Apply updates it under mu's write lock together with its commit, and
+// searches hold the read lock while they read their SQLite snapshot, so a
+// search sees the index and the tables at the same commit.
+type memIndex struct {
+	mu    sync.RWMutex
+	all   []*entry         // every product, densely, for scans
+	pos   map[int64]int    // rowid -> index in all
+	rows  []*entry         // by rowid (products' rowids are dense: they are never deleted)
+	byID  map[string]int64 // product id -> rowid
+	dicts [numFacets]dict  // facet values interned to small numbers
+	// Sums of the token counts per weighted column, for bm25's average
+	// lengths.
+	lenSum [4]int
+}
+
+// Facets as array indexes of memIndex.dicts and entry.facet.
+const (
+	fDomain = iota
+	fState
+	fSensitivity
+	fCompliance
+	fTag
+	numFacets
+)
+
+var facetNames = [numFacets]string{FacetDomain, FacetState, FacetSensitivity, FacetCompliance, FacetTag}
+
+// dict interns the values of one facet.
+type dict struct {
+	ids  map[string]uint32
+	vals []string
+}
+
+func (d *dict) intern(v string) uint32 {
+	if id, ok := d.ids[v]; ok {
+		return id
+	}
+	if d.ids == nil {
+		d.ids = map[string]uint32{}
+	}
+	id := uint32(len(d.vals))
+	d.ids[v] = id
+	d.vals = append(d.vals, v)
+	return id
+}
+
+// entry is one product in the memIndex. Entries are never changed once
+// published; Apply replaces them.
+type entry struct {
+	rowid                                  int64
+	id, name                               string
+	domain, state, sensitivity, compliance string
+	tags                                   []string
+	cols                                   [4][]string // tokens of name, tags, domain, owner
+	// Interned facet values, set by put.
+	facet [fTag]uint32
+	tagID []uint32
+}
+
+// Column weights of the ranking (the FTS5 columns' order): name, tags,
+// domain, owner, and any of description, port names, schema fields.
+var (
+	colWeight   = [4]float64{10, 5, 4, 3}
+	otherWeight = 1.0
+)
+
+const bm25K1, bm25B = 1.2, 0.75
+
+func newMemIndex() *memIndex {
+	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}}
+}
+
+// byRow returns the entry of a rowid, nil if none.
+func (m *memIndex) byRow(rowid int64) *entry {
+	if rowid >= 0 && rowid < int64(len(m.rows)) {
+		return m.rows[rowid]
+	}
+	if i, ok := m.pos[rowid]; ok { // a rowid too large for the slice
+		return m.all[i]
+	}
+	return nil
+}
+
+func newEntry(rowid int64, id, name, domain, owner, state, sensitivity, compliance string, tags []string) *entry {
+	e := &entry{rowid: rowid, id: id, name: name, domain: domain, state: state, sensitivity: sensitivity, compliance: compliance, tags: tags}
+	e.cols[0] = tokens(name)
+	e.cols[1] = tokens(strings.Join(tags, " "))
+	e.cols[2] = tokens(domain)
+	e.cols[3] = tokens(owner)
+	return e
+}
+
+// load reads every product.
+func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT rowid, id, name, domain, owner_team, state, sensitivity, compliance, tags FROM products`)
+	if err != nil {
+		return fmt.Errorf("store: load the search index: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			rowid                                                    int64
+			id, name, domain, owner, state, sens, compliance, tagsJS string
+			tags                                                     []string
+		)
+		if err := rows.Scan(&rowid, &id, &name, &domain, &owner, &state, &sens, &compliance, &tagsJS); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(tagsJS), &tags); err != nil {
+			return fmt.Errorf("store: product %s: tags: %w", id, err)
+		}
+		m.put(newEntry(rowid, id, name, domain, owner, state, sens, compliance, tags))
+	}
+	return rows.Err()
+}
+
+// put publishes e; the caller holds the write lock (or is loading).
+func (m *memIndex) put(e *entry) {
+	e.facet[fDomain] = m.dicts[fDomain].intern(e.domain)
+	e.facet[fState] = m.dicts[fState].intern(e.state)
+	e.facet[fSensitivity] = m.dicts[fSensitivity].intern(e.sensitivity)
+	e.facet[fCompliance] = m.dicts[fCompliance].intern(e.compliance)
+	e.tagID = make([]uint32, len(e.tags))
+	for i, t := range e.tags {
+		e.tagID[i] = m.dicts[fTag].intern(t)
+	}
+	for i := range m.lenSum {
+		m.lenSum[i] += len(e.cols[i])
+	}
+	if i, ok := m.pos[e.rowid]; ok {
+		for c := range m.lenSum {
+			m.lenSum[c] -= len(m.all[i].cols[c])
+		}
+		m.all[i] = e
+	} else {
+		m.pos[e.rowid] = len(m.all)
+		m.all = append(m.all, e)
+	}
+	m.byID[e.id] = e.rowid
+	if e.rowid >= 0 && e.rowid < 1<<31 {
+		for int64(len(m.rows)) <= e.rowid {
+			m.rows = append(m.rows, nil)
+		}
+		m.rows[e.rowid] = e
+	}
+}
+
+// get returns the published entry of a product id (the caller is Apply,
+// the only writer, so it needs no lock to read).
+func (m *memIndex) get(id string) *entry {
+	if r, ok := m.byID[id]; ok {
+		return m.byRow(r)
+	}
+	return nil
+}
+
+// tokens splits text as FTS5's unicode61 tokenizer with remove_diacritics
+// does (close enough for ranking; matching is FTS5's own): runs of letters,
+// digits and marks, lower-cased, Latin diacritics folded.
+func tokens(text string) []string {
+	f := strings.FieldsFunc(text, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r))
+	})
+	for i, t := range f {
+		f[i] = fold(t)
+	}
+	return f
+}
+
+func fold(t string) string {
+	var b strings.Builder
+	b.Grow(len(t))
+	for _, r := range t {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		if f, ok := latinFold[r]; ok {
+			r = f
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var latinFold = func() map[rune]rune {
+	m := map[rune]rune{}
+	for base, accented := range map[rune]string{
+		'a': "àáâãäåāăą", 'c': "çćĉċč", 'd': "ďđ", 'e': "èéêëēĕėęě", 'g': "ĝğġģ", 'h': "ĥħ",
+		'i': "ìíîïĩīĭįı", 'j': "ĵ", 'k': "ķ", 'l': "ĺļľŀł", 'n': "ñńņňŉ", 'o': "òóôõöōŏő",
+		'r': "ŕŗř", 's': "śŝşš", 't': "ţťŧ", 'u': "ùúûüũūŭůűų", 'w': "ŵ", 'y': "ýÿŷ", 'z': "źżž",
+	} {
+		for _, r := range accented {
+			m[r] = base
+		}
+	}
+	return m
+}()
+
+// term is one query term for scoring.
+type term struct {
+	text   string
+	prefix bool
+}
+
+// queryTerms returns the terms of user text as FTSQuery reads them.
+func queryTerms(text string) []term {
+	toks := tokens(text)
+	out := make([]term, len(toks))
+	for i, t := range toks {
+		out[i] = term{text: t}
+	}
+	if n := len(out); n > 0 {
+		out[n-1].prefix = prefixLast(text, toks[n-1])
+	}
+	return out
+}
+
+// score ranks a product that FTS5 matched for terms: per term, the best of
+// a bm25 term score in each weighted column (term frequency saturated,
+// normalized by the column's length against its average) times the
+// column's weight, or otherWeight when the term only occurs in the long
+// columns (description, ports, fields).
+func (m *memIndex) score(e *entry, terms []term, n int) float64 {
+	var s float64
+	for _, t := range terms {
+		best := otherWeight
+		for c, toks := range e.cols {
+			tf := 0
+			for _, tok := range toks {
+				if tok == t.text || (t.prefix && strings.HasPrefix(tok, t.text)) {
+					tf++
+				}
+			}
+			if tf == 0 {
+				continue
+			}
+			avg := float64(m.lenSum[c]) / float64(max(n, 1))
+			norm := 1 - bm25B + bm25B*float64(len(toks))/max(avg, 1)
+			v := colWeight[c] * float64(tf) * (bm25K1 + 1) / (float64(tf) + bm25K1*norm)
+			best = max(best, v)
+		}
+		s += best
+	}
+	return s
+}
