@@ -359,7 +359,9 @@ func searchQueries(s *storetest.Stream, n int) []string {
 	facets := []func() (string, string){
 		func() (string, string) { return "domain", storetest.Domains[rng.IntN(len(storetest.Domains))] },
 		func() (string, string) { return "state", []string{"active", "deprecated"}[rng.IntN(2)] },
-		func() (string, string) { return "compliance", []string{"compliant", "non_compliant", "unknown"}[rng.IntN(3)] },
+		func() (string, string) {
+			return "compliance", []string{"compliant", "non_compliant", "unknown"}[rng.IntN(3)]
+		},
 		func() (string, string) {
 			return "sensitivity", []string{"public", "internal", "confidential", "restricted"}[rng.IntN(4)]
 		},
