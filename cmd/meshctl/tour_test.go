@@ -26,7 +26,9 @@ func startDev(t *testing.T, dir string) (devstack.Endpoints, func()) {
 	up := make(chan devstack.Endpoints, 1)
 	done := make(chan error, 1)
 	var progress syncBuffer
-	go func() { done <- devstack.Run(ctx, o, zap.NewNop(), &progress, func(ep devstack.Endpoints) { up <- ep }) }()
+	go func() {
+		done <- devstack.Run(ctx, o, zap.NewNop(), &progress, func(ep devstack.Endpoints) { up <- ep })
+	}()
 	select {
 	case ep := <-up:
 		stopped := false
