@@ -249,10 +249,11 @@ func SLOBreaches(checks []QualityCheck, slos []QualitySLO) []string {
 		if MeetsSLOs(c, slos) {
 			continue
 		}
-		desc := fmt.Sprintf("%s (%s %g, check failed)", c.Name, c.Dimension, c.Observed)
+		// Six significant digits: a measured 0.93 may arrive as 0.9299999999999999.
+		desc := fmt.Sprintf("%s (%s %.6g, check failed)", c.Name, c.Dimension, c.Observed)
 		for _, s := range slos {
 			if s.Dimension == c.Dimension && !Compare(c.Observed, s.Operator, s.Threshold) {
-				desc = fmt.Sprintf("%s (%s %g, SLO %s %g)", c.Name, c.Dimension, c.Observed, s.Operator, s.Threshold)
+				desc = fmt.Sprintf("%s (%s %.6g, SLO %s %.6g)", c.Name, c.Dimension, c.Observed, s.Operator, s.Threshold)
 				break
 			}
 		}
