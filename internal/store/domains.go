@@ -23,10 +23,11 @@ type Domain struct {
 func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
 	out := []Domain{}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT domain, count(*),
-			sum(state = 'ACTIVE'), sum(state = 'DEPRECATED'), sum(state = 'RETIRED'),
-			sum(compliance = 'COMPLIANT'), sum(compliance = 'NON_COMPLIANT'), sum(compliance NOT IN ('COMPLIANT', 'NON_COMPLIANT'))
-			FROM products GROUP BY domain ORDER BY domain`)
+		rows, err := tx.QueryContext(ctx, `SELECT p.domain, count(*),
+			sum(p.state = 'ACTIVE'), sum(p.state = 'DEPRECATED'), sum(p.state = 'RETIRED'),
+			sum(COALESCE(c.status, '') = 'COMPLIANT'), sum(COALESCE(c.status, '') = 'NON_COMPLIANT'),
+			sum(COALESCE(c.status, '') NOT IN ('COMPLIANT', 'NON_COMPLIANT'))
+			FROM `+summaryFrom+` GROUP BY p.domain ORDER BY p.domain`)
 		if err != nil {
 			return err
 		}

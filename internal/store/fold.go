@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -266,12 +267,8 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 		reason, successor sql.NullString
 		sunset            sql.NullInt64
 		compliance        sql.NullString
-		qPassed, qTotal   sql.NullInt64
-		qAt               sql.NullInt64
-		qEvent            sql.NullString
 	)
-	if err := f.st.getState.QueryRowContext(ctx, p.ID).Scan(&state, &registered, &reason, &successor, &sunset,
-		&compliance, &qPassed, &qTotal, &qAt, &qEvent); err != nil {
+	if err := f.st.getState.QueryRowContext(ctx, p.ID).Scan(&state, &registered, &reason, &successor, &sunset, &compliance); err != nil {
 		return false, err
 	}
 	exists := state.Valid
@@ -305,10 +302,6 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 	if !compliance.Valid {
 		compliance.String = string(events.Unknown)
 	}
-	var score sql.NullFloat64
-	if qTotal.Valid {
-		score = scoreOf(int(qPassed.Int64), int(qTotal.Int64))
-	}
 
 	tags := p.Tags
 	if tags == nil {
@@ -320,39 +313,33 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 	}
 	var rowid int64
 	if err := f.st.upsertProduct.QueryRowContext(ctx, p.ID, p.Name, p.Domain, p.OwnerTeam, desc, p.Version, string(p.Sensitivity), state.String,
-		jsonText(tags), registered.Int64, ms(e.OccurredAt), reason, successor, sunset,
-		compliance.String, score, qAt, qEvent).Scan(&rowid); err != nil {
+		jsonText(tags), registered.Int64, ms(e.OccurredAt), reason, successor, sunset).Scan(&rowid); err != nil {
 		return false, err
 	}
 	if _, err := f.st.upsertDescriptor.ExecContext(ctx, p.ID, jsonText(p)); err != nil {
 		return false, err
 	}
 
+	// What the product's previous lifecycle event wrote, to skip rewriting
+	// what did not change.
+	var prev *entry
 	if exists {
-		for _, st := range []*sql.Stmt{f.st.delTags, f.st.delPorts, f.st.delLineage} {
-			if _, err := st.ExecContext(ctx, p.ID); err != nil {
-				return false, err
-			}
+		if prev = f.touched[p.ID]; prev == nil {
+			prev = f.s.idx.get(p.ID)
 		}
 	}
-	if len(p.Tags) > 0 {
-		if _, err := f.st.insTag.ExecContext(ctx, p.ID, jsonText(p.Tags)); err != nil {
-			return false, err
-		}
+	type portRow struct {
+		port   events.OutputPort
+		fields []Field
 	}
+	ports := make([]portRow, 0, len(p.OutputPorts))
 	var portNames, fieldText []string
 	for _, port := range p.OutputPorts {
 		fields, err := f.portFields(ctx, port)
 		if err != nil {
 			return false, err
 		}
-		var id any
-		if port.SchemaID != nil {
-			id = *port.SchemaID
-		}
-		if _, err := f.st.insPort.ExecContext(ctx, p.ID, port.Name, port.Topic, port.SchemaSubject, id, port.Format, port.Partitions, jsonText(fields)); err != nil {
-			return false, err
-		}
+		ports = append(ports, portRow{port, fields})
 		portNames = append(portNames, port.Name)
 		for _, fl := range fields {
 			fieldText = append(fieldText, fl.Name)
@@ -361,16 +348,83 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			}
 		}
 	}
-	if len(p.Inputs) > 0 {
-		if _, err := f.st.insLineage.ExecContext(ctx, p.ID, jsonText(p.Inputs)); err != nil {
+	ftsVals := [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc, strings.Join(portNames, " "), strings.Join(fieldText, " ")}
+	ent := newEntry(rowid, p.ID, p.Name, p.Domain, p.OwnerTeam, state.String, string(p.Sensitivity), compliance.String, tags)
+	ent.portSum, ent.inputSum = sum(jsonText(p.OutputPorts), jsonText(ports)), sum(jsonText(p.Inputs))
+	ent.ftsSum = sum(ftsVals[:]...)
+	same := func(a, b uint64) bool { return prev != nil && a != 0 && a == b }
+
+	if exists && (prev == nil || !slices.Equal(prev.tags, tags)) {
+		if _, err := f.st.delTags.ExecContext(ctx, p.ID); err != nil {
 			return false, err
 		}
 	}
-	f.touched[p.ID] = newEntry(rowid, p.ID, p.Name, p.Domain, p.OwnerTeam, state.String, string(p.Sensitivity), compliance.String, tags)
+	if len(p.Tags) > 0 && (prev == nil || !slices.Equal(prev.tags, tags)) {
+		if _, err := f.st.insTag.ExecContext(ctx, p.ID, jsonText(p.Tags)); err != nil {
+			return false, err
+		}
+	}
+	if !same(prev.sumOrZero(portsKey), ent.portSum) {
+		if exists {
+			if _, err := f.st.delPorts.ExecContext(ctx, p.ID); err != nil {
+				return false, err
+			}
+		}
+		for _, pr := range ports {
+			var id any
+			if pr.port.SchemaID != nil {
+				id = *pr.port.SchemaID
+			}
+			if _, err := f.st.insPort.ExecContext(ctx, p.ID, pr.port.Name, pr.port.Topic, pr.port.SchemaSubject, id, pr.port.Format, pr.port.Partitions, jsonText(pr.fields)); err != nil {
+				return false, err
+			}
+		}
+	}
+	if !same(prev.sumOrZero(inputsKey), ent.inputSum) {
+		if exists {
+			if _, err := f.st.delLineage.ExecContext(ctx, p.ID); err != nil {
+				return false, err
+			}
+		}
+		if len(p.Inputs) > 0 {
+			if _, err := f.st.insLineage.ExecContext(ctx, p.ID, jsonText(p.Inputs)); err != nil {
+				return false, err
+			}
+		}
+	}
+	f.touched[p.ID] = ent
+	if same(prev.sumOrZero(ftsKey), ent.ftsSum) {
+		return true, nil
+	}
 	// The full-text row is written at the end of the batch (see flushFTS).
 	f.fts[rowid] = ftsRow{replace: exists || f.fts[rowid].replace, vals: [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc,
 		strings.Join(portNames, " "), strings.Join(fieldText, " ")}}
 	return true, nil
+}
+
+// Which hash of an entry sumOrZero reads.
+const (
+	portsKey = iota
+	inputsKey
+	ftsKey
+)
+
+// sumOrZero returns one of e's content hashes, 0 for a nil entry.
+func (e *entry) sumOrZero(which int) uint64 {
+	if e == nil {
+		return 0
+	}
+	return [...]uint64{e.portSum, e.inputSum, e.ftsSum}[which]
+}
+
+// sum hashes values (FNV-64a over their text, separated).
+func sum(vals ...any) uint64 {
+	h := fnv.New64a()
+	for _, v := range vals {
+		fmt.Fprint(h, v)
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
 }
 
 func nullStr(s *string) sql.NullString {
@@ -378,13 +432,6 @@ func nullStr(s *string) sql.NullString {
 		return sql.NullString{}
 	}
 	return sql.NullString{String: *s, Valid: true}
-}
-
-func scoreOf(passed, total int) sql.NullFloat64 {
-	if total == 0 {
-		return sql.NullFloat64{}
-	}
-	return sql.NullFloat64{Float64: float64(passed) / float64(total), Valid: true}
 }
 
 // portFields returns a port's fields: from its registry schema when the view
@@ -437,11 +484,8 @@ func (f *folder) quality(ctx context.Context, e *events.QualityEvent) (bool, err
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	_, err = f.st.updQuality.ExecContext(ctx, scoreOf(passed, len(e.Checks)), ms(e.ObservedAt), e.EventID, e.ProductID)
-	return true, err
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 func (f *folder) violation(ctx context.Context, e *events.PolicyViolation) (bool, error) {
@@ -465,9 +509,6 @@ func (f *folder) compliance(ctx context.Context, e *events.ComplianceStatus) (bo
 		open = []events.OpenViolation{}
 	}
 	if _, err := f.st.upsertCompliance.ExecContext(ctx, e.ProductID, e.ProductVersion, e.Domain, string(e.Status), jsonText(open), ms(e.EvaluatedAt)); err != nil {
-		return false, err
-	}
-	if _, err := f.st.updCompliance.ExecContext(ctx, string(e.Status), e.ProductID); err != nil {
 		return false, err
 	}
 	cur := f.touched[e.ProductID]

@@ -164,7 +164,7 @@ func lineage(ctx context.Context, tx *sql.Tx, root, direction string, depth int)
 		for i, c := range chunk {
 			args[i] = c
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, domain, state, compliance FROM products WHERE id IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT p.id, p.name, p.domain, p.state, COALESCE(c.status, 'UNKNOWN') FROM `+summaryFrom+` WHERE p.id IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

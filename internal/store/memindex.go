@@ -75,6 +75,10 @@ type entry struct {
 	// Interned facet values, set by put.
 	facet [fTag]uint32
 	tagID []uint32
+	// Hashes of what the product's last lifecycle event wrote to ports,
+	// lineage and the full-text row, so an update that leaves them alone
+	// does not rewrite them; 0 is unknown (loaded at start).
+	portSum, inputSum, ftsSum uint64
 }
 
 // Column weights of the ranking (the FTS5 columns' order): name, tags,
@@ -112,7 +116,8 @@ func newEntry(rowid int64, id, name, domain, owner, state, sensitivity, complian
 
 // load reads every product.
 func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT rowid, id, name, domain, owner_team, state, sensitivity, compliance, tags FROM products`)
+	rows, err := db.QueryContext(ctx, `SELECT p.rowid, p.id, p.name, p.domain, p.owner_team, p.state, p.sensitivity, COALESCE(c.status, 'UNKNOWN'), p.tags
+		FROM products p LEFT JOIN compliance c ON c.product_id = p.id`)
 	if err != nil {
 		return fmt.Errorf("store: load the search index: %w", err)
 	}

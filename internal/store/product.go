@@ -187,7 +187,7 @@ func (s *Store) product(ctx context.Context, tx *sql.Tx, id string) (*Product, e
 		sunset            sql.NullInt64
 	)
 	err := tx.QueryRowContext(ctx, `SELECT `+summaryCols+`, p.owner_team, p.registered_at, p.reason, p.successor, p.sunset_at, d.descriptor
-		FROM products p JOIN descriptors d ON d.product_id = p.id WHERE p.id = ?`, id).Scan(&p.ID, &p.Name, &p.Domain, &p.Description, &tags, &p.Version, &p.Sensitivity,
+		FROM `+summaryFrom+` JOIN descriptors d ON d.product_id = p.id WHERE p.id = ?`, id).Scan(&p.ID, &p.Name, &p.Domain, &p.Description, &tags, &p.Version, &p.Sensitivity,
 		&p.Compliance, &p.State, &score, &updated, &p.OwnerTeam, &reg, &reason, &successor, &sunset, &descriptor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -2,14 +2,14 @@ package store
 
 // SchemaVersion is the layout version written to PRAGMA user_version. A
 // database with another version is refused; rebuild it from the topics.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ddl creates the view. Times are Unix milliseconds (the contracts'
 // timestamp-millis), so they sort and compare as integers.
 var ddl = []string{
 	// products: the current state of each product, from its lifecycle
-	// events, plus compliance and quality_score copied from their own
-	// tables so search can filter and facet without joins.
+	// events only (compliance and quality have their own tables; search
+	// filters and counts them in memory).
 	`CREATE TABLE products (
 		id            TEXT PRIMARY KEY,
 		name          TEXT NOT NULL,
@@ -24,17 +24,9 @@ var ddl = []string{
 		updated_at    INTEGER NOT NULL,
 		reason        TEXT,
 		successor     TEXT,
-		sunset_at     INTEGER,
-		compliance    TEXT NOT NULL,
-		quality_score REAL,
-		quality_at    INTEGER,
-		quality_event TEXT
+		sunset_at     INTEGER
 	)`,
-	`CREATE INDEX products_domain ON products(domain, state)`,
-	`CREATE INDEX products_state ON products(state)`,
-	`CREATE INDEX products_sensitivity ON products(sensitivity)`,
-	`CREATE INDEX products_compliance ON products(compliance)`,
-	`CREATE INDEX products_name ON products(name, id)`,
+	`CREATE INDEX products_domain ON products(domain)`,
 	// descriptors: each product's descriptor as last published, apart from
 	// products so the rows search reads (and quality and compliance
 	// update) stay small.
@@ -160,7 +152,7 @@ const rankConfig = `INSERT INTO products_fts(products_fts, rank) VALUES('rank', 
 var tables = []struct {
 	name, cols, order string
 }{
-	{"products", "id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, compliance, quality_score, quality_at, quality_event", "id"},
+	{"products", "id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at", "id"},
 	{"descriptors", "product_id, descriptor", "product_id"},
 	{"product_tags", "product_id, tag", "product_id, tag"},
 	{"product_versions", "event_id, product_id, type, version, occurred_at, actor, reason, successor", "event_id"},

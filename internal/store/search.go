@@ -182,7 +182,15 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-const summaryCols = `p.id, p.name, p.domain, p.description, p.tags, p.version, p.sensitivity, p.compliance, p.state, p.quality_score, p.updated_at`
+// summaryCols are a Summary's columns over summaryFrom: compliance from its
+// table, the quality score from the latest run (passed / total checks).
+const (
+	summaryCols = `p.id, p.name, p.domain, p.description, p.tags, p.version, p.sensitivity,
+		COALESCE(c.status, 'UNKNOWN'), p.state,
+		(SELECT CAST(q.passed AS REAL) / q.total FROM quality_runs q WHERE q.product_id = p.id ORDER BY q.observed_at DESC, q.event_id DESC LIMIT 1),
+		p.updated_at`
+	summaryFrom = `products p LEFT JOIN compliance c ON c.product_id = p.id`
+)
 
 // Search runs a search on one snapshot of the view. FTS5 finds the products
 // whose full text has every term (the last one as a prefix while typing);
@@ -316,7 +324,7 @@ func (s *Store) summaries(ctx context.Context, tx *sql.Tx, page []*entry, res *S
 	for i, e := range page {
 		args[i] = e.rowid
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+summaryCols+" FROM products p WHERE p.rowid IN ("+placeholders(len(page))+")", args...)
+	rows, err := tx.QueryContext(ctx, "SELECT "+summaryCols+" FROM "+summaryFrom+" WHERE p.rowid IN ("+placeholders(len(page))+")", args...)
 	if err != nil {
 		return err
 	}

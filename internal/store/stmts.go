@@ -10,8 +10,8 @@ import (
 type stmts struct {
 	insVersion, getState, upsertProduct, upsertDescriptor,
 	delTags, insTag, delPorts, insPort, delLineage, insLineage,
-	insSchema, getSchema, insQuality, updQuality, upsertViolation,
-	upsertCompliance, updCompliance, insAudit, countAudit, pruneAudit,
+	insSchema, getSchema, insQuality, upsertViolation,
+	upsertCompliance, insAudit, countAudit, pruneAudit,
 	upsertOffset *sql.Stmt
 	all []*sql.Stmt
 }
@@ -24,23 +24,18 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 	}{
 		{&s.insVersion, `INSERT OR IGNORE INTO product_versions(event_id, product_id, type, version, occurred_at, actor, reason, successor) VALUES(?,?,?,?,?,?,?,?)`},
 		// getState reads, in one round trip, what a lifecycle event needs:
-		// the product's current state (NULLs when new), its compliance and
-		// its latest quality run.
+		// the product's current state (NULLs when new) and its compliance
+		// (for the search index).
 		{&s.getState, `SELECT p.state, p.registered_at, p.reason, p.successor, p.sunset_at,
-				(SELECT status FROM compliance WHERE product_id = ?1),
-				q.passed, q.total, q.observed_at, q.event_id
+				(SELECT status FROM compliance WHERE product_id = ?1)
 			FROM (SELECT 1) AS one
-			LEFT JOIN products p ON p.id = ?1
-			LEFT JOIN (SELECT passed, total, observed_at, event_id FROM quality_runs WHERE product_id = ?1
-				ORDER BY observed_at DESC, event_id DESC LIMIT 1) q`},
-		{&s.upsertProduct, `INSERT INTO products(id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at, compliance, quality_score, quality_at, quality_event)
-			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			LEFT JOIN products p ON p.id = ?1`},
+		{&s.upsertProduct, `INSERT INTO products(id, name, domain, owner_team, description, version, sensitivity, state, tags, registered_at, updated_at, reason, successor, sunset_at)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(id) DO UPDATE SET name=excluded.name, domain=excluded.domain, owner_team=excluded.owner_team,
 				description=excluded.description, version=excluded.version, sensitivity=excluded.sensitivity, state=excluded.state,
 				tags=excluded.tags, registered_at=excluded.registered_at, updated_at=excluded.updated_at, reason=excluded.reason,
-				successor=excluded.successor, sunset_at=excluded.sunset_at,
-				compliance=excluded.compliance, quality_score=excluded.quality_score, quality_at=excluded.quality_at,
-				quality_event=excluded.quality_event
+				successor=excluded.successor, sunset_at=excluded.sunset_at
 			RETURNING rowid`},
 		{&s.upsertDescriptor, `INSERT OR REPLACE INTO descriptors(product_id, descriptor) VALUES(?,?)`},
 		{&s.delTags, `DELETE FROM product_tags WHERE product_id = ?`},
@@ -52,14 +47,11 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		{&s.insSchema, `INSERT OR IGNORE INTO schemas(id, schema) VALUES(?,?)`},
 		{&s.getSchema, `SELECT schema FROM schemas WHERE id = ?`},
 		{&s.insQuality, `INSERT OR IGNORE INTO quality_runs(event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks) VALUES(?,?,?,?,?,?,?,?,?)`},
-		{&s.updQuality, `UPDATE products SET quality_score = ?1, quality_at = ?2, quality_event = ?3
-			WHERE id = ?4 AND (quality_at IS NULL OR quality_at < ?2 OR (quality_at = ?2 AND quality_event < ?3))`},
 		{&s.upsertViolation, `INSERT INTO violations(violation_id, product_id, domain, policy_id, policy_version, scope, severity, status, message, evidence,
 				source_event_id, source_topic, source_partition, source_offset, detected_at, resolved_at)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(violation_id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at`},
 		{&s.upsertCompliance, `INSERT OR REPLACE INTO compliance(product_id, product_version, domain, status, open_violations, evaluated_at) VALUES(?,?,?,?,?,?)`},
-		{&s.updCompliance, `UPDATE products SET compliance = ? WHERE id = ?`},
 		{&s.insAudit, `INSERT OR IGNORE INTO audit(event_id, actor, domain, action, target, outcome, at, details) VALUES(?,?,?,?,?,?,?,?)`},
 		{&s.countAudit, `SELECT count(*) FROM audit`},
 		{&s.pruneAudit, `DELETE FROM audit WHERE event_id IN (SELECT event_id FROM audit ORDER BY at, event_id LIMIT ?)`},
@@ -90,9 +82,9 @@ func (s *stmts) bind(ctx context.Context, tx *sql.Tx) *stmts {
 		{&b.upsertDescriptor, &s.upsertDescriptor}, {&b.delTags, &s.delTags},
 		{&b.insTag, &s.insTag}, {&b.delPorts, &s.delPorts}, {&b.insPort, &s.insPort}, {&b.delLineage, &s.delLineage},
 		{&b.insLineage, &s.insLineage}, {&b.insSchema, &s.insSchema},
-		{&b.getSchema, &s.getSchema}, {&b.insQuality, &s.insQuality}, {&b.updQuality, &s.updQuality},
+		{&b.getSchema, &s.getSchema}, {&b.insQuality, &s.insQuality},
 		{&b.upsertViolation, &s.upsertViolation}, {&b.upsertCompliance, &s.upsertCompliance},
-		{&b.updCompliance, &s.updCompliance}, {&b.insAudit, &s.insAudit}, {&b.countAudit, &s.countAudit},
+		{&b.insAudit, &s.insAudit}, {&b.countAudit, &s.countAudit},
 		{&b.pruneAudit, &s.pruneAudit}, {&b.upsertOffset, &s.upsertOffset},
 	} {
 		*p.dst = tx.StmtContext(ctx, *p.src)
