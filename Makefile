@@ -1,6 +1,7 @@
 # meshbone — see README.md. Two commands set everything up on a fresh
 # machine: `make dev` runs the mesh, `make test` runs the tests.
 
+SHELL     := /bin/bash
 GO        ?= go
 KAFKA     := scripts/kafka.sh
 # Packages whose suites run against a real broker in test-kafka.
@@ -20,6 +21,14 @@ test:
 ## test-kafka: the same integration suites against a real Apache Kafka broker (installed from Maven Central by scripts/kafka.sh)
 test-kafka:
 	$(KAFKA) run -- $(GO) test -p 1 -count=1 -timeout 30m $(KAFKA_PKGS)
+
+## test-ui: the marketplace in a real headless Chromium (installed by scripts/chromium.sh); screenshots go to artifacts/
+test-ui:
+	@chromium=$$(scripts/chromium.sh) && \
+	MESH_TEST_CHROMIUM=$$chromium $(GO) test -count=1 -v -timeout 10m ./internal/uitest/ | tee artifacts-ui.log; \
+	status=$${PIPESTATUS[0]}; \
+	if grep -q -- '--- SKIP' artifacts-ui.log; then echo "test-ui: a browser test skipped"; status=1; fi; \
+	rm -f artifacts-ui.log; exit $$status
 
 ## bench: performance figures, measured on a real broker (each printed as a last line "name: value")
 bench:

@@ -27,7 +27,7 @@ func run(args []string) int {
 	opts.Kafka.RegisterFlags(fs)
 	fs.StringVar(&opts.DB, "db", indexer.DefaultDB, "SQLite file of the discovery view")
 	fs.BoolVar(&opts.Rebuild, "rebuild", false, "delete the view and replay the mesh topics from the start")
-	fs.StringVar(&opts.HTTPAddr, "http-addr", indexer.DefaultHTTPAddr, "address of the API, the web page and /metrics")
+	fs.StringVar(&opts.HTTPAddr, "listen", indexer.DefaultHTTPAddr, "HTTP listen address of the API, the marketplace, /healthz, /readyz and /metrics")
 	fs.IntVar(&opts.MaxBatch, "max-batch", indexer.DefaultMaxBatch, "most records folded in one transaction")
 	fs.DurationVar(&opts.DiscoverInterval, "discover-interval", indexer.DefaultDiscoverInterval, "how often to look for new partitions of the mesh topics")
 	fs.DurationVar(&opts.MaxWait, "max-wait", indexer.DefaultMaxWait, "longest timeout a status request may wait for")

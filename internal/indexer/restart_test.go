@@ -124,7 +124,7 @@ func startProc(t *testing.T, bin string, env *testkit.Env, db string, extra ...s
 	t.Helper()
 	cfg := kafkaConfig(env)
 	args := append([]string{"--kafka-brokers", joinComma(cfg.Brokers), "--registry-url", cfg.RegistryURL, "--topic-prefix", cfg.TopicPrefix,
-		"--db", db, "--http-addr", "127.0.0.1:0", "--log-json"}, extra...)
+		"--db", db, "--listen", "127.0.0.1:0", "--log-json"}, extra...)
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan error, 1)}
 	p.cmd.Env = cleanEnv()
 	stderr, err := p.cmd.StderrPipe()
