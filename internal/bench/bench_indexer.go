@@ -198,7 +198,7 @@ func benchIndexerFold(ctx context.Context, env *Env, logf func(string, ...any)) 
 		return nil, err
 	}
 	rate := float64(d.n) / took.Seconds()
-	logf("indexer folded %d records (%d events, the rest duplicates or compacted) in %.2fs: %.0f events/s", d.n, st.EventsFolded, took.Seconds(), rate)
+	logf("indexer folded %d records (%d events new to the view) in %.2fs: %.0f events/s", d.n, st.EventsFolded, took.Seconds(), rate)
 
 	rows, base, err := bareInserts(ctx, d.db, filepath.Join(d.dir, "bare.db"), indexer.DefaultMaxBatch)
 	if err != nil {

@@ -23,9 +23,14 @@ import (
 // search sees the index and the tables at the same commit.
 type memIndex struct {
 	mu    sync.RWMutex
-	all   []*entry         // every product, densely, for scans
+	all   []*entry         // every product, densely
+	fac   [][fTag]uint32   // all[i]'s interned facet values, densely, for scans
+	tagID [][]uint32       // all[i]'s interned tags
 	pos   map[int64]int    // rowid -> index in all
-	rows  []*entry         // by rowid (products' rowids are dense: they are never deleted)
+	// rowIdx[rowid] is 1 + the position in all (0: none); products' rowids
+	// are dense as products are never deleted. pos holds the same, for
+	// rowids too large for the slice.
+	rowIdx []int32
 	byID  map[string]int64 // product id -> rowid
 	dicts [numFacets]dict  // facet values interned to small numbers
 	// Sums of the token counts per weighted column, for bm25's average
@@ -72,9 +77,6 @@ type entry struct {
 	domain, state, sensitivity, compliance string
 	tags                                   []string
 	cols                                   [4][]string // tokens of name, tags, domain, owner
-	// Interned facet values, set by put.
-	facet [fTag]uint32
-	tagID []uint32
 	// Hashes of what the product's last lifecycle event wrote to ports,
 	// lineage and the full-text row, so an update that leaves them alone
 	// does not rewrite them; 0 is unknown (loaded at start).
@@ -94,12 +96,19 @@ func newMemIndex() *memIndex {
 	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}}
 }
 
+// index returns the position in all of a rowid's entry.
+func (m *memIndex) index(rowid int64) (int, bool) {
+	if rowid >= 0 && rowid < int64(len(m.rowIdx)) {
+		i := m.rowIdx[rowid]
+		return int(i) - 1, i > 0
+	}
+	i, ok := m.pos[rowid]
+	return i, ok
+}
+
 // byRow returns the entry of a rowid, nil if none.
 func (m *memIndex) byRow(rowid int64) *entry {
-	if rowid >= 0 && rowid < int64(len(m.rows)) {
-		return m.rows[rowid]
-	}
-	if i, ok := m.pos[rowid]; ok { // a rowid too large for the slice
+	if i, ok := m.index(rowid); ok {
 		return m.all[i]
 	}
 	return nil
@@ -141,13 +150,14 @@ func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
 
 // put publishes e; the caller holds the write lock (or is loading).
 func (m *memIndex) put(e *entry) {
-	e.facet[fDomain] = m.dicts[fDomain].intern(e.domain)
-	e.facet[fState] = m.dicts[fState].intern(e.state)
-	e.facet[fSensitivity] = m.dicts[fSensitivity].intern(e.sensitivity)
-	e.facet[fCompliance] = m.dicts[fCompliance].intern(e.compliance)
-	e.tagID = make([]uint32, len(e.tags))
+	var fac [fTag]uint32
+	fac[fDomain] = m.dicts[fDomain].intern(e.domain)
+	fac[fState] = m.dicts[fState].intern(e.state)
+	fac[fSensitivity] = m.dicts[fSensitivity].intern(e.sensitivity)
+	fac[fCompliance] = m.dicts[fCompliance].intern(e.compliance)
+	tags := make([]uint32, len(e.tags))
 	for i, t := range e.tags {
-		e.tagID[i] = m.dicts[fTag].intern(t)
+		tags[i] = m.dicts[fTag].intern(t)
 	}
 	for i := range m.lenSum {
 		m.lenSum[i] += len(e.cols[i])
@@ -156,17 +166,19 @@ func (m *memIndex) put(e *entry) {
 		for c := range m.lenSum {
 			m.lenSum[c] -= len(m.all[i].cols[c])
 		}
-		m.all[i] = e
+		m.all[i], m.fac[i], m.tagID[i] = e, fac, tags
 	} else {
 		m.pos[e.rowid] = len(m.all)
 		m.all = append(m.all, e)
+		m.fac = append(m.fac, fac)
+		m.tagID = append(m.tagID, tags)
 	}
 	m.byID[e.id] = e.rowid
-	if e.rowid >= 0 && e.rowid < 1<<31 {
-		for int64(len(m.rows)) <= e.rowid {
-			m.rows = append(m.rows, nil)
+	if e.rowid >= 0 && e.rowid < 1<<26 {
+		for int64(len(m.rowIdx)) <= e.rowid {
+			m.rowIdx = append(m.rowIdx, 0)
 		}
-		m.rows[e.rowid] = e
+		m.rowIdx[e.rowid] = int32(m.pos[e.rowid] + 1)
 	}
 }
 

@@ -160,17 +160,18 @@ func (p *SearchParams) compile(m *memIndex) *filter {
 	return &f
 }
 
-// accepts reports whether a product passes the filter.
-func (f *filter) accepts(e *entry) bool {
-	for i := range fTag {
-		if f[i] != nil && !f[i][e.facet[i]] {
+// accepts reports whether product i of the index passes the filter.
+func (f *filter) accepts(m *memIndex, i int) bool {
+	fac := &m.fac[i]
+	for k := range fTag {
+		if f[k] != nil && !f[k][fac[k]] {
 			return false
 		}
 	}
 	if f[fTag] == nil {
 		return true
 	}
-	for _, t := range e.tagID {
+	for _, t := range m.tagID[i] {
 		if f[fTag][t] {
 			return true
 		}
@@ -213,12 +214,12 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	defer s.idx.mu.RUnlock()
 	flt := p.compile(s.idx)
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		var matched []*entry
+		var matched []int32 // indexes into s.idx.all
 		if match == "" {
-			matched = make([]*entry, 0, 1024)
-			for _, e := range s.idx.all {
-				if flt.accepts(e) {
-					matched = append(matched, e)
+			matched = make([]int32, 0, 1024)
+			for i := range s.idx.all {
+				if flt.accepts(s.idx, i) {
+					matched = append(matched, int32(i))
 				}
 			}
 		} else {
@@ -236,8 +237,8 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 				if err != nil {
 					return fmt.Errorf("full-text rowid %q: %w", f, err)
 				}
-				if e := s.idx.byRow(r); e != nil && flt.accepts(e) {
-					matched = append(matched, e)
+				if i, ok := s.idx.index(r); ok && flt.accepts(s.idx, i) {
+					matched = append(matched, int32(i))
 				}
 			}
 		}
@@ -250,9 +251,9 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 		var page []*entry
 		if match != "" {
 			terms, total := queryTerms(p.Query), len(s.idx.all)
-			page = topN(matched, from+p.Size, func(e *entry) float64 { return s.idx.score(e, terms, total) })
+			page = topN(s.idx, matched, from+p.Size, func(e *entry) float64 { return s.idx.score(e, terms, total) })
 		} else {
-			page = topN(matched, from+p.Size, func(*entry) float64 { return 0 })
+			page = topN(s.idx, matched, from+p.Size, func(*entry) float64 { return 0 })
 		}
 		page = page[from:min(from+p.Size, len(page))]
 		return s.summaries(ctx, tx, page, res)
@@ -272,7 +273,7 @@ func byName(a, b *entry) int {
 
 // topN returns the first n of matched by score, highest first, then by
 // name and id.
-func topN(matched []*entry, n int, score func(*entry) float64) []*entry {
+func topN(m *memIndex, matched []int32, n int, score func(*entry) float64) []*entry {
 	type scored struct {
 		e *entry
 		s float64
@@ -288,7 +289,8 @@ func topN(matched []*entry, n int, score func(*entry) float64) []*entry {
 	}
 	if n > 200 { // a deep page: sort everything
 		all := make([]scored, len(matched))
-		for i, e := range matched {
+		for i, j := range matched {
+			e := m.all[j]
 			all[i] = scored{e, score(e)}
 		}
 		slices.SortFunc(all, cmp)
@@ -300,7 +302,8 @@ func topN(matched []*entry, n int, score func(*entry) float64) []*entry {
 	}
 	// Keep the best n in a sorted slice: pages are small, matches many.
 	top := make([]scored, 0, n+1)
-	for _, e := range matched {
+	for _, j := range matched {
+		e := m.all[j]
 		x := scored{e, score(e)}
 		if len(top) == n && cmp(x, top[n-1]) >= 0 {
 			continue
@@ -373,16 +376,17 @@ func scanSummaries(rows *sql.Rows) ([]Summary, error) {
 // countFacets counts every facet over the matching products; the tag
 // facet keeps the DefaultTagFacets most frequent tags. The caller holds the
 // read lock.
-func (m *memIndex) countFacets(matched []*entry) map[string][]FacetCount {
+func (m *memIndex) countFacets(matched []int32) map[string][]FacetCount {
 	var counts [numFacets][]int
 	for i := range counts {
 		counts[i] = make([]int, len(m.dicts[i].vals))
 	}
-	for _, e := range matched {
+	for _, j := range matched {
+		fac := &m.fac[j]
 		for i := range fTag {
-			counts[i][e.facet[i]]++
+			counts[i][fac[i]]++
 		}
-		for _, t := range e.tagID {
+		for _, t := range m.tagID[j] {
 			counts[fTag][t]++
 		}
 	}

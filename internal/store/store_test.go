@@ -528,3 +528,64 @@ func TestOffsetsAndReopen(t *testing.T) {
 		t.Errorf("digest changed across reopen")
 	}
 }
+
+// TestSearchIndexFollowsFoldAndReopen checks the in-memory search index:
+// compliance that arrives before its product, a later compliance change,
+// and the same answers after the view is reopened (index loaded from the
+// tables).
+func TestSearchIndexFollowsFoldAndReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "view.db")
+	s, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := storetest.Product("sales", "early-bird", storetest.Tags("early"))
+	apply := func(evs ...events.Event) {
+		t.Helper()
+		if _, err := s.Apply(ctx, store.Batch{Records: records(evs)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compliance := func() map[string]int {
+		t.Helper()
+		r, err := s.Search(ctx, store.SearchParams{Query: "early"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return facet(r, "compliance")
+	}
+	apply(storetest.Compliance(p.ID, events.NonCompliant, storetest.T0))
+	apply(storetest.Lifecycle("lc-1", events.LifecycleRegistered, p, storetest.T0.Add(time.Minute)))
+	if c := compliance(); c["NON_COMPLIANT"] != 1 {
+		t.Errorf("compliance before the product: facet %v", c)
+	}
+	apply(storetest.Compliance(p.ID, events.Compliant, storetest.T0.Add(2*time.Minute)))
+	if c := compliance(); c["COMPLIANT"] != 1 || c["NON_COMPLIANT"] != 0 {
+		t.Errorf("compliance changed: facet %v", c)
+	}
+	if r, _ := s.Search(ctx, store.SearchParams{Compliance: []string{"compliant"}}); r.Total != 1 || r.Results[0].Compliance != "COMPLIANT" {
+		t.Errorf("filter on the new compliance: %+v", r)
+	}
+	want, _ := s.Search(ctx, store.SearchParams{})
+	s.Close()
+	if s, err = store.Open(ctx, path, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, _ := s.Search(ctx, store.SearchParams{})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after reopen:\n%+v\nwant\n%+v", got, want)
+	}
+	// An update after the reopen (the index has no content hashes then)
+	// still rewrites what changed.
+	p2 := p
+	p2.Tags = []string{"late"}
+	apply(storetest.Lifecycle("lc-2", events.LifecycleUpdated, p2, storetest.T0.Add(3*time.Minute)))
+	if r, _ := s.Search(ctx, store.SearchParams{Query: "late "}); r.Total != 1 {
+		t.Errorf("retagged product not found by its new tag: %+v", r)
+	}
+	if r, _ := s.Search(ctx, store.SearchParams{Tag: []string{"early"}}); r.Total != 0 {
+		t.Errorf("old tag still filters: %+v", r)
+	}
+}
