@@ -23,16 +23,16 @@ import (
 // search sees the index and the tables at the same commit.
 type memIndex struct {
 	mu    sync.RWMutex
-	all   []*entry         // every product, densely
-	fac   [][fTag]uint32   // all[i]'s interned facet values, densely, for scans
-	tagID [][]uint32       // all[i]'s interned tags
-	pos   map[int64]int    // rowid -> index in all
+	all   []*entry       // every product, densely
+	fac   [][fTag]uint32 // all[i]'s interned facet values, densely, for scans
+	tagID [][]uint32     // all[i]'s interned tags
+	pos   map[int64]int  // rowid -> index in all
 	// rowIdx[rowid] is 1 + the position in all (0: none); products' rowids
 	// are dense as products are never deleted. pos holds the same, for
 	// rowids too large for the slice.
 	rowIdx []int32
-	byID  map[string]int64 // product id -> rowid
-	dicts [numFacets]dict  // facet values interned to small numbers
+	byID   map[string]int64 // product id -> rowid
+	dicts  [numFacets]dict  // facet values interned to small numbers
 	// Sums of the token counts per weighted column, for bm25's average
 	// lengths.
 	lenSum [4]int
