@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -21,7 +23,8 @@ var errCrashed = errors.New("governor: crashed by test hook")
 
 // judge is the consume -> evaluate -> produce -> commit loop.
 func (s *Service) judge(ctx context.Context) error {
-	if err := s.ensureTopics(ctx); err != nil {
+	fresh, err := s.ensureTopics(ctx)
+	if err != nil {
 		return fmt.Errorf("governor: %w", err)
 	}
 	if err := s.codec.Register(ctx); err != nil {
@@ -64,9 +67,13 @@ func (s *Service) judge(ctx context.Context) error {
 		return fmt.Errorf("governor: init transactional producer %s: %w", s.opts.TransactionalID, err)
 	}
 	// The state must be there before the first batch; the assignment
-	// callback asks for a rebuild again after every rebalance.
-	if err := s.rebuild(ctx); err != nil {
-		return err
+	// callback asks for a rebuild again after every rebalance. A state
+	// topic this call created is empty, as is the engine of a Service
+	// never run: nothing to read yet.
+	if !fresh {
+		if err := s.rebuild(ctx); err != nil {
+			return err
+		}
 	}
 	s.ready.Store(true)
 	defer s.ready.Store(false)
@@ -131,34 +138,43 @@ func (s *Service) judge(ctx context.Context) error {
 // transact judges recs (and freshness, if check) and writes the outcome in
 // one transaction. It reports whether the transaction committed; an error
 // is one the session cannot recover from.
+//
+// Decoding and encoding, the bulk of the work, run on every core; judging
+// (which carries state from one event to the next) runs in order, and the
+// records are produced in order as soon as they are encoded.
 func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record, check bool) (bool, error) {
 	b := s.engine.Begin(s.opts.Now())
-	var out []*kgo.Record
+	var jobs []outJob
 	var dead []events.ErrorClass
 	judged := map[string]int{}
 	descriptors := map[string][]byte{} // product id -> its newest lifecycle record value
-	for _, r := range recs {
-		ev, err := s.codec.Decode(ctx, r)
-		if err != nil {
+	decoded := s.decodeAll(ctx, recs)
+	for i, r := range recs {
+		d := &decoded[i]
+		if d.err != nil {
 			var de *events.DecodeError
-			if errors.As(err, &de) && !de.Permanent() {
+			if errors.As(d.err, &de) && !de.Permanent() {
 				// The registry is out: judge nothing, rewind, retry.
-				s.log.Warn("cannot decode for now; retrying the batch", zap.String("topic", r.Topic), zap.Int64("offset", r.Offset), zap.Error(err))
+				s.log.Warn("cannot decode for now; retrying the batch", zap.String("topic", r.Topic), zap.Int64("offset", r.Offset), zap.Error(d.err))
 				return s.abort(ctx, sess)
 			}
-			out = append(out, events.DeadLetter(r, err, s.topics.DLQ, s.opts.Group))
-			dead = append(dead, events.ClassOf(err))
-			s.log.Warn("record sent to the dead-letter topic", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
+			jobs = append(jobs, outJob{rec: events.DeadLetter(r, d.err, s.topics.DLQ, s.opts.Group)})
+			dead = append(dead, events.ClassOf(d.err))
+			s.log.Warn("record sent to the dead-letter topic", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(d.err))
+		}
+	}
+	for i, r := range recs {
+		d := &decoded[i]
+		if d.err != nil {
 			continue
 		}
 		src := Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
-		ce := events.CloudEventOf(r)
-		switch ev := ev.(type) {
+		switch ev := d.ev.(type) {
 		case *events.ProductLifecycleEvent:
-			b.Lifecycle(ev, ce, src)
+			b.Lifecycle(ev, d.ce, src)
 			descriptors[ev.Product.ID] = r.Value
 		case *events.QualityEvent:
-			b.Quality(ev, ce, src)
+			b.Quality(ev, d.ce, src)
 		}
 		judged[r.Topic]++
 	}
@@ -166,35 +182,23 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		b.Freshness()
 	}
 	for _, v := range b.Violations {
-		r, err := s.codec.Encode(ctx, v, ServiceSource)
-		if err != nil {
-			return false, fmt.Errorf("governor: encode violation %s: %w", v.ViolationID, err)
-		}
-		out = append(out, r)
+		jobs = append(jobs, outJob{event: v})
 	}
 	for _, c := range b.Changed() {
 		ps := c.State
 		if c.Compliance {
-			r, err := s.codec.Encode(ctx, ps.Compliance(b.Now()), ServiceSource)
-			if err != nil {
-				return false, fmt.Errorf("governor: encode compliance of %s: %w", ps.ID, err)
-			}
-			out = append(out, r)
+			jobs = append(jobs, outJob{compliance: ps})
 		}
 		if c.Descriptor {
 			if raw, ok := descriptors[ps.ID]; ok {
-				out = append(out, &kgo.Record{Topic: s.state, Key: []byte(descriptorKey + ps.ID), Value: raw})
+				jobs = append(jobs, outJob{rec: &kgo.Record{Topic: s.state, Key: []byte(descriptorKey + ps.ID), Value: raw}})
 			}
 		}
 		if c.Volatile {
-			v, err := encodeVolatile(ps)
-			if err != nil {
-				return false, fmt.Errorf("governor: encode state of %s: %w", ps.ID, err)
-			}
-			out = append(out, &kgo.Record{Topic: s.state, Key: []byte(volatileKey + ps.ID), Value: v})
+			jobs = append(jobs, outJob{volatile: ps})
 		}
 	}
-	if len(recs) == 0 && len(out) == 0 {
+	if len(recs) == 0 && len(jobs) == 0 {
 		b.Commit() // a freshness check that changed nothing
 		s.checks.Add(1)
 		return true, nil
@@ -211,7 +215,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		mu         sync.Mutex
 		produceErr error
 	)
-	for _, r := range out {
+	encodeErr := s.encodeAll(ctx, b.Now(), jobs, func(r *kgo.Record) {
 		sess.Produce(tctx, r, func(r *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -219,6 +223,13 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 				produceErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
 			}
 		})
+	})
+	if encodeErr != nil {
+		// A bug, not a passing fault: give the batch up and stop.
+		if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
+			s.log.Warn("abort after an encoding error", zap.Error(err))
+		}
+		return false, fmt.Errorf("governor: %w", encodeErr)
 	}
 	flushErr := sess.Client().Flush(tctx)
 	mu.Lock()
@@ -250,6 +261,146 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	s.m.committed(b, judged, dead)
 	s.m.products.Set(float64(s.engine.Len()))
 	return true, nil
+}
+
+// decodedRec is a record decoded, or why it could not be.
+type decodedRec struct {
+	ev  events.Event
+	ce  events.CloudEvent
+	err error
+}
+
+// decodeAll decodes recs on every core.
+func (s *Service) decodeAll(ctx context.Context, recs []*kgo.Record) []decodedRec {
+	out := make([]decodedRec, len(recs))
+	parallel(len(recs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d := &out[i]
+			if d.ev, d.err = s.codec.Decode(ctx, recs[i]); d.err == nil {
+				d.ce = events.CloudEventOf(recs[i])
+			}
+		}
+	}, nil)
+	return out
+}
+
+// outJob is one record to write: ready (rec), or to encode from an event,
+// a product's compliance status or a product's state but its descriptor.
+type outJob struct {
+	rec        *kgo.Record
+	event      events.Event
+	compliance *ProductState
+	volatile   *ProductState
+}
+
+// String names what the job writes, for errors.
+func (j *outJob) String() string {
+	switch {
+	case j.event != nil:
+		return fmt.Sprintf("%s %s", j.event.Kind(), j.event.ID())
+	case j.compliance != nil:
+		return "compliance of " + j.compliance.ID
+	case j.volatile != nil:
+		return "state of " + j.volatile.ID
+	}
+	return "record"
+}
+
+// encodeAll encodes jobs on every core and hands the records to produce in
+// the jobs' order, each chunk as soon as it and those before it are done.
+// The states must not change until it returns.
+func (s *Service) encodeAll(ctx context.Context, now time.Time, jobs []outJob, produce func(*kgo.Record)) error {
+	recs := make([]*kgo.Record, len(jobs))
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	parallel(len(jobs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j := &jobs[i]
+			var err error
+			switch {
+			case j.rec != nil:
+				recs[i] = j.rec
+			case j.event != nil:
+				recs[i], err = s.codec.Encode(ctx, j.event, ServiceSource)
+			case j.compliance != nil:
+				recs[i], err = s.codec.Encode(ctx, j.compliance.Compliance(now), ServiceSource)
+			case j.volatile != nil:
+				var v []byte
+				v, err = encodeVolatile(j.volatile)
+				recs[i] = &kgo.Record{Topic: s.state, Key: []byte(volatileKey + j.volatile.ID), Value: v}
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("encode %s: %w", j, err)
+				}
+				mu.Unlock()
+				return
+			}
+		}
+	}, func(lo, hi int) {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			return
+		}
+		for _, r := range recs[lo:hi] {
+			produce(r)
+		}
+	})
+	return firstErr
+}
+
+// parallelChunk is how many items a worker of parallel takes at a time.
+const parallelChunk = 32
+
+// parallel calls work on consecutive chunks [lo, hi) of n items, from up to
+// GOMAXPROCS goroutines, and then, if done is not nil, done on each chunk
+// in order, from the calling goroutine, as soon as that chunk and every
+// chunk before it are worked.
+func parallel(n int, work, done func(lo, hi int)) {
+	chunks := (n + parallelChunk - 1) / parallelChunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	if workers <= 1 {
+		for lo := 0; lo < n; lo += parallelChunk {
+			hi := min(lo+parallelChunk, n)
+			work(lo, hi)
+			if done != nil {
+				done(lo, hi)
+			}
+		}
+		return
+	}
+	finished := make([]chan struct{}, chunks)
+	for i := range finished {
+		finished[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				lo := c * parallelChunk
+				work(lo, min(lo+parallelChunk, n))
+				close(finished[c])
+			}
+		})
+	}
+	for c := range chunks {
+		<-finished[c]
+		if done != nil {
+			lo := c * parallelChunk
+			done(lo, min(lo+parallelChunk, n))
+		}
+	}
+	wg.Wait()
 }
 
 // abort ends an empty transaction as aborted, which rewinds consumption to

@@ -209,13 +209,14 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// ensureTopics creates the mesh topics and the state topic if missing.
-func (s *Service) ensureTopics(ctx context.Context) error {
+// ensureTopics creates the mesh topics and the state topic if missing. It
+// reports whether it created the state topic (which is then empty).
+func (s *Service) ensureTopics(ctx context.Context) (created bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(s.admin)
 	if _, err := kafka.EnsureMeshTopics(ctx, adm, s.topics, s.opts.Topics); err != nil {
-		return err
+		return false, err
 	}
 	resp, err := adm.CreateTopic(ctx, s.opts.Topics.Partitions, s.opts.Topics.ReplicationFactor, map[string]*string{
 		"cleanup.policy":      kadm.StringPtr("compact"),
@@ -225,7 +226,7 @@ func (s *Service) ensureTopics(ctx context.Context) error {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, errTopicExists) {
-		return fmt.Errorf("create topic %s: %w", s.state, err)
+		return false, fmt.Errorf("create topic %s: %w", s.state, err)
 	}
-	return nil
+	return err == nil, nil
 }

@@ -166,6 +166,9 @@ func listBounds(ctx context.Context, kopts []kgo.Opt, topic string) (starts, end
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	// A topic just created takes a moment to be known to every broker:
+	// retry soon, then less often.
+	backoff := 10 * time.Millisecond
 	for {
 		starts, err = adm.ListStartOffsets(ctx, topic)
 		if err == nil {
@@ -183,7 +186,8 @@ func listBounds(ctx context.Context, kopts []kgo.Opt, topic string) (starts, end
 		select {
 		case <-ctx.Done():
 			return nil, nil, fmt.Errorf("list offsets: %w (last error: %w)", ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(backoff):
 		}
+		backoff = min(2*backoff, 200*time.Millisecond)
 	}
 }
