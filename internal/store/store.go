@@ -16,7 +16,7 @@ import (
 const (
 	DefaultReaders    = 4
 	DefaultAuditKeep  = 10000
-	DefaultCacheKiB   = 64 << 10
+	DefaultCacheKiB   = 256 << 10
 	DefaultQualityRun = 30
 )
 
