@@ -218,7 +218,9 @@ EOF
 
   local deadline=$((SECONDS + START_TIMEOUT))
   until port_open "$PORT" && answering 2>>"$DIR/probe.err"; do
-    alive || fail_start "broker exited during start-up"
+    # kill -0, not alive: until the forked shell has exec'd java, the pid's
+    # command line is still bash's.
+    kill -0 "$(pid)" 2>/dev/null || fail_start "broker exited during start-up"
     ((SECONDS < deadline)) || fail_start "broker did not answer within ${START_TIMEOUT}s"
     sleep 0.5
   done
