@@ -36,15 +36,19 @@ func TestServicesAsProcessesOnTheEmbeddedStack(t *testing.T) {
 	o.DataDir, o.Services, o.KafkaPort, o.RegistryPort = dir, false, 0, 0
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan Endpoints, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, o, zap.NewNop(), os.Stderr, func(ep Endpoints) { up <- ep }) }()
+	stopped := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(stopped)
+		runErr = Run(ctx, o, zap.NewNop(), os.Stderr, func(ep Endpoints) { up <- ep })
+	}()
 	// Cleanups run last-first: the processes stop before the stack does.
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); <-stopped })
 	var ep Endpoints
 	select {
 	case ep = <-up:
-	case err := <-done:
-		t.Fatal(err)
+	case <-stopped:
+		t.Fatal(runErr)
 	case <-time.After(time.Minute):
 		t.Fatal("the embedded stack did not come up")
 	}
