@@ -35,6 +35,8 @@ type OpenViolation struct {
 	// evaluate, not one that was broken.
 	Errored   bool                   `json:"errored,omitempty"`
 	Violation events.PolicyViolation `json:"violation"`
+
+	enc []byte // its JSON, once encoded (see encoded)
 }
 
 // ProductState is what the governor knows of one product. It is the value of
@@ -54,6 +56,21 @@ type ProductState struct {
 	// (status, version, open violation ids): a status is published only
 	// when it changes.
 	Published string `json:"published,omitempty"`
+
+	view   *policy.Product     // Product as policies see it ...
+	viewOf *events.DataProduct // ... when Product was this
+}
+
+// productView returns the descriptor as policies see it, built once per
+// descriptor.
+func (ps *ProductState) productView() *policy.Product {
+	if ps.Product == nil {
+		return nil
+	}
+	if ps.viewOf != ps.Product {
+		ps.view, ps.viewOf = policy.ProductView(ps.Product), ps.Product
+	}
+	return ps.view
 }
 
 // complianceSig is what identifies a compliance status, evaluation time
@@ -248,9 +265,75 @@ func (b *Batch) markDirty(id string) {
 	}
 }
 
+// Item is one event to judge and where it was read.
+type Item struct {
+	Lifecycle *events.ProductLifecycleEvent // one of Lifecycle
+	Quality   *events.QualityEvent          // and Quality
+	CE        events.CloudEvent
+	Src       Source
+}
+
 // Lifecycle judges a lifecycle event and records the product's new
 // descriptor and status.
 func (b *Batch) Lifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent, src Source) {
+	b.Judge([]Item{{Lifecycle: ev, CE: ce, Src: src}})
+}
+
+// Quality judges a quality event and records its watermark if it is the
+// newest.
+func (b *Batch) Quality(ev *events.QualityEvent, ce events.CloudEvent, src Source) {
+	b.Judge([]Item{{Quality: ev, CE: ce, Src: src}})
+}
+
+// judgement is one event of Judge on its way: what the policies see, then
+// their decisions.
+type judgement struct {
+	ps        *ProductState
+	domain    string // the product's domain as of the event
+	in        policy.Input
+	vars      *policy.Vars
+	decisions []policy.Decision
+}
+
+// Judge judges items in order, as if one at a time: each sees the state
+// the items before it left. The state changes that policies read (a
+// descriptor, a lifecycle status, a watermark) are made first, in order,
+// recording what each event's policies will see; the policies then run
+// on every core; and the open violations are reconciled in order.
+func (b *Batch) Judge(items []Item) {
+	js := make([]judgement, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		switch {
+		case it.Lifecycle != nil:
+			js = append(js, b.prepareLifecycle(it.Lifecycle, it.CE))
+		case it.Quality != nil:
+			js = append(js, b.prepareQuality(it.Quality, it.CE, it.Src))
+		default:
+			continue
+		}
+	}
+	parallel(len(js), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j := &js[i]
+			j.vars = policy.NewVars(j.in)
+			j.decisions = b.set.Evaluate(j.vars)
+		}
+	}, nil)
+	k := 0
+	for i := range items {
+		it := &items[i]
+		if it.Lifecycle == nil && it.Quality == nil {
+			continue
+		}
+		j := &js[k]
+		k++
+		b.count(j.decisions)
+		b.reconcile(j.ps, j.domain, j.vars, j.decisions, j.in.EventID, it.Src)
+	}
+}
+
+func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent) judgement {
 	id := ev.Product.ID
 	ps := b.get(id)
 	p := ev.Product
@@ -276,32 +359,30 @@ func (b *Batch) Lifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent
 		upstream = append(upstream, u)
 	}
 	in := policy.Input{
-		Trigger: policy.TriggerLifecycle, ProductID: id, Product: ps.Product, Lifecycle: ev,
+		Trigger: policy.TriggerLifecycle, ProductID: id, Product: ps.Product, View: ps.productView(), Lifecycle: ev,
 		CloudEvent: ce, EventID: ev.EventID, Upstream: upstream, Now: b.now,
 	}
 	if ps.Watermark != nil {
 		in.Watermark = ps.Watermark.At
 	}
-	b.judge(ps, in, ev.EventID, src)
 	b.markDirty(id)
+	return judgement{ps: ps, domain: ps.Domain(), in: in}
 }
 
-// Quality judges a quality event and records its watermark if it is the
-// newest.
-func (b *Batch) Quality(ev *events.QualityEvent, ce events.CloudEvent, src Source) {
+func (b *Batch) prepareQuality(ev *events.QualityEvent, ce events.CloudEvent, src Source) judgement {
 	ps := b.get(ev.ProductID)
 	if w := ev.DataWatermark; w != nil && (ps.Watermark == nil || w.After(ps.Watermark.At)) {
 		ps.Watermark = &Watermark{At: *w, EventID: ev.EventID, Source: src}
 	}
 	in := policy.Input{
-		Trigger: policy.TriggerQuality, ProductID: ev.ProductID, Product: ps.Product, Quality: ev,
+		Trigger: policy.TriggerQuality, ProductID: ev.ProductID, Product: ps.Product, View: ps.productView(), Quality: ev,
 		CloudEvent: ce, EventID: ev.EventID, Now: b.now,
 	}
 	if ps.Watermark != nil {
 		in.Watermark = ps.Watermark.At
 	}
-	b.judge(ps, in, ev.EventID, src)
 	b.markDirty(ev.ProductID)
+	return judgement{ps: ps, domain: ps.Domain(), in: in}
 }
 
 // Freshness judges every product that has a descriptor and a watermark and
@@ -324,7 +405,7 @@ func (b *Batch) Freshness() {
 			continue
 		}
 		in := policy.Input{
-			Trigger: policy.TriggerFreshness, ProductID: id, Product: cur.Product,
+			Trigger: policy.TriggerFreshness, ProductID: id, Product: cur.Product, View: cur.productView(),
 			EventID: cur.Watermark.EventID, Watermark: cur.Watermark.At, Now: b.now,
 		}
 		vars := policy.NewVars(in)
@@ -334,7 +415,7 @@ func (b *Batch) Freshness() {
 			continue
 		}
 		ps := b.get(id)
-		b.reconcile(ps, vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
+		b.reconcile(ps, ps.Domain(), vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
 		b.markDirty(id)
 	}
 }
@@ -348,14 +429,6 @@ func (b *Batch) count(decisions []policy.Decision) {
 		}
 		m[d.Outcome]++
 	}
-}
-
-// judge evaluates in and reconciles the product's open violations.
-func (b *Batch) judge(ps *ProductState, in policy.Input, eventID string, src Source) {
-	vars := policy.NewVars(in)
-	decisions := b.set.Evaluate(vars)
-	b.count(decisions)
-	b.reconcile(ps, vars, decisions, eventID, src)
 }
 
 // slotClass groups triggers whose judgements supersede each other.
@@ -422,7 +495,7 @@ func judgesClass(p *policy.Policy, class string) bool {
 // reconcile opens a violation for each broken (or errored) policy whose slot
 // is not already open for the same reason, and resolves the open ones the
 // event cleared: one violation per breach, not one per event.
-func (b *Batch) reconcile(ps *ProductState, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
+func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
 	for _, d := range decisions {
 		slot := slotOf(d.Policy.ID, vars.Trigger)
 		open, errored := wantOpen(d)
@@ -436,7 +509,7 @@ func (b *Batch) reconcile(ps *ProductState, vars *policy.Vars, decisions []polic
 		if !open {
 			continue
 		}
-		v := b.violation(ps, d, vars, eventID, src)
+		v := b.violation(ps.ID, domain, d, vars, eventID, src)
 		ps.Open[slot] = &OpenViolation{Errored: errored, Violation: *v}
 		b.Violations = append(b.Violations, v)
 	}
@@ -472,13 +545,13 @@ func ViolationID(policyID, version, eventID string, errored bool) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (b *Batch) violation(ps *ProductState, d policy.Decision, vars *policy.Vars, eventID string, src Source) *events.PolicyViolation {
+func (b *Batch) violation(productID, domain string, d policy.Decision, vars *policy.Vars, eventID string, src Source) *events.PolicyViolation {
 	p := d.Policy
 	errored := d.Outcome == policy.Errored
 	v := &events.PolicyViolation{
 		ViolationID:     ViolationID(p.ID, p.Version, eventID, errored),
-		ProductID:       ps.ID,
-		Domain:          ps.Domain(),
+		ProductID:       productID,
+		Domain:          domain,
 		PolicyID:        p.ID,
 		PolicyVersion:   p.Version,
 		Scope:           p.Scope,

@@ -163,21 +163,24 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 			s.log.Warn("record sent to the dead-letter topic", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(d.err))
 		}
 	}
+	items := make([]Item, 0, len(recs))
 	for i, r := range recs {
 		d := &decoded[i]
 		if d.err != nil {
 			continue
 		}
-		src := Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+		it := Item{CE: d.ce, Src: Source{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}}
 		switch ev := d.ev.(type) {
 		case *events.ProductLifecycleEvent:
-			b.Lifecycle(ev, d.ce, src)
+			it.Lifecycle = ev
 			descriptors[ev.Product.ID] = r.Value
 		case *events.QualityEvent:
-			b.Quality(ev, d.ce, src)
+			it.Quality = ev
 		}
+		items = append(items, it)
 		judged[r.Topic]++
 	}
+	b.Judge(items)
 	if check {
 		b.Freshness()
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,11 +49,136 @@ const (
 	volatileKey   = "v/"
 )
 
-// encodeVolatile encodes a product's state but its descriptor.
+// encodeVolatile encodes a product's state but its descriptor: the JSON
+// encoding/json gives a ProductState without product, written by hand
+// because it is written for every product a batch touches, each open
+// violation encoded once for all the states that carry it.
 func encodeVolatile(ps *ProductState) ([]byte, error) {
-	c := *ps
-	c.Product = nil
-	return json.Marshal(&c)
+	b := make([]byte, 0, 128+len(ps.Published)+512*len(ps.Open))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, ps.ID)
+	if ps.Status != "" {
+		b = append(b, `,"status":`...)
+		b = appendJSONString(b, ps.Status)
+	}
+	if w := ps.Watermark; w != nil {
+		b = append(b, `,"watermark":{"at":`...)
+		var err error
+		if b, err = appendJSONTime(b, w.At); err != nil {
+			return nil, err
+		}
+		b = append(b, `,"event_id":`...)
+		b = appendJSONString(b, w.EventID)
+		b = append(b, `,"source":{"topic":`...)
+		b = appendJSONString(b, w.Source.Topic)
+		b = append(b, `,"partition":`...)
+		b = strconv.AppendInt(b, int64(w.Source.Partition), 10)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, w.Source.Offset, 10)
+		b = append(b, "}}"...)
+	}
+	if len(ps.Open) > 0 {
+		b = append(b, `,"open":{`...)
+		for i, slot := range slices.Sorted(maps.Keys(ps.Open)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			enc, err := ps.Open[slot].encoded()
+			if err != nil {
+				return nil, err
+			}
+			b = appendJSONString(b, slot)
+			b = append(b, ':')
+			b = append(b, enc...)
+		}
+		b = append(b, '}')
+	}
+	if ps.Published != "" {
+		b = append(b, `,"published":`...)
+		b = appendJSONString(b, ps.Published)
+	}
+	return append(b, '}'), nil
+}
+
+// encoded returns the JSON of ov, computed on first use (an OpenViolation
+// is never modified once made).
+func (ov *OpenViolation) encoded() ([]byte, error) {
+	if ov.enc == nil {
+		b := make([]byte, 0, 512)
+		if ov.Errored {
+			b = append(b, `{"errored":true,"violation":`...)
+		} else {
+			b = append(b, `{"violation":`...)
+		}
+		b, err := appendViolation(b, &ov.Violation)
+		if err != nil {
+			return nil, err
+		}
+		ov.enc = append(b, '}')
+	}
+	return ov.enc, nil
+}
+
+// appendViolation appends v as encoding/json writes it (a test keeps the
+// two in step).
+func appendViolation(b []byte, v *events.PolicyViolation) ([]byte, error) {
+	str := func(name, val string) {
+		b = append(b, name...)
+		b = appendJSONString(b, val)
+	}
+	str(`{"violation_id":`, v.ViolationID)
+	str(`,"product_id":`, v.ProductID)
+	str(`,"domain":`, v.Domain)
+	str(`,"policy_id":`, v.PolicyID)
+	str(`,"policy_version":`, v.PolicyVersion)
+	str(`,"scope":`, string(v.Scope))
+	str(`,"severity":`, string(v.Severity))
+	str(`,"status":`, string(v.Status))
+	str(`,"message":`, v.Message)
+	b = append(b, `,"evidence":`...)
+	if v.Evidence == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(v.Evidence)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, v.Evidence[k])
+		}
+		b = append(b, '}')
+	}
+	str(`,"source_event_id":`, v.SourceEventID)
+	str(`,"source_topic":`, v.SourceTopic)
+	b = append(b, `,"source_partition":`...)
+	b = strconv.AppendInt(b, int64(v.SourcePartition), 10)
+	b = append(b, `,"source_offset":`...)
+	b = strconv.AppendInt(b, v.SourceOffset, 10)
+	b = append(b, `,"detected_at":`...)
+	b, err := appendJSONTime(b, v.DetectedAt)
+	return append(b, '}'), err
+}
+
+// appendJSONTime appends t as encoding/json writes it.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	return append(b, '"'), err
+}
+
+// appendJSONString appends s as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // escapes: as encoding/json does
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // ReadState reads a governor state topic to its last stable offset and

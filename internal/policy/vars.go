@@ -11,9 +11,12 @@ import (
 
 // Input is everything one evaluation may look at.
 type Input struct {
-	Trigger    Trigger
-	ProductID  string
-	Product    *events.DataProduct // the current descriptor; nil when no lifecycle event was seen
+	Trigger   Trigger
+	ProductID string
+	Product   *events.DataProduct // the current descriptor; nil when no lifecycle event was seen
+	// View is Product as policies see it (ProductView), for a caller that
+	// keeps it from one event to the next; nil to build it from Product.
+	View       *Product
 	Lifecycle  *events.ProductLifecycleEvent
 	Quality    *events.QualityEvent
 	CloudEvent events.CloudEvent // of the judged record (zero for freshness checks)
@@ -46,7 +49,11 @@ func DomainOf(productID string) string {
 // NewVars builds the activation for in.
 func NewVars(in Input) *Vars {
 	var p Product
-	if in.Product != nil {
+	switch {
+	case in.Product == nil:
+	case in.View != nil:
+		p = *in.View
+	default:
 		p = productOf(in.Product)
 	}
 	id := in.ProductID
@@ -119,6 +126,12 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// ProductView returns a descriptor as policies see it (Input.View).
+func ProductView(d *events.DataProduct) *Product {
+	p := productOf(d)
+	return &p
 }
 
 func productOf(d *events.DataProduct) Product {
