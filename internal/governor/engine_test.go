@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -84,5 +85,14 @@ func TestJudgeIsJudgingInOrder(t *testing.T) {
 	}
 	if batched.Len() != single.Len() {
 		t.Fatalf("%d products vs %d", batched.Len(), single.Len())
+	}
+}
+
+func TestRetryWait(t *testing.T) {
+	want := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 800 * time.Millisecond, 800 * time.Millisecond}
+	for n, w := range want {
+		if got := retryWait(n, 800*time.Millisecond); got != w {
+			t.Errorf("retryWait(%d) = %s, want %s", n, got, w)
+		}
 	}
 }

@@ -79,6 +79,7 @@ func (s *Service) judge(ctx context.Context) error {
 	defer s.ready.Store(false)
 	// The timer runs on the wall clock; judging uses Options.Now.
 	nextCheck := time.Now().Add(s.opts.FreshnessInterval)
+	aborted := 0 // transactions aborted in a row
 	for {
 		wait := time.Until(nextCheck)
 		if wait < 0 {
@@ -122,17 +123,33 @@ func (s *Service) judge(ctx context.Context) error {
 		if !committed {
 			s.aborts.Add(1)
 			s.m.transactions.WithLabelValues("aborted").Inc()
+			// A lone abort (the coordinator still finishing the previous
+			// transaction, a rebalance) is retried at once; aborts in a
+			// row back off, up to RetryBackoff.
+			wait := retryWait(aborted, s.opts.RetryBackoff)
+			aborted++
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(s.opts.RetryBackoff):
+			case <-time.After(wait):
 			}
 			continue
 		}
+		aborted = 0
 		if check {
 			nextCheck = time.Now().Add(s.opts.FreshnessInterval)
 		}
 	}
+}
+
+// retryWait is the wait before retrying after n aborted transactions in a
+// row (n+1 with this one): none after the first, then max/8 doubling up to
+// max.
+func retryWait(n int, limit time.Duration) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return limit >> max(4-n, 0)
 }
 
 // transact judges recs (and freshness, if check) and writes the outcome in

@@ -58,7 +58,9 @@ type Options struct {
 	PolicyPollInterval time.Duration
 	// MaxBatch bounds the records judged in one transaction.
 	MaxBatch int
-	// RetryBackoff is the wait after an aborted transaction.
+	// RetryBackoff bounds the wait after an aborted transaction: the
+	// first is retried at once, the next ones in a row after RetryBackoff/8,
+	// doubling up to RetryBackoff.
 	RetryBackoff time.Duration
 	// TxnTimeout bounds producing and committing one transaction.
 	TxnTimeout time.Duration
