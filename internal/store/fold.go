@@ -137,8 +137,16 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	err = tx.Commit()
 	if err == nil {
 		for _, e := range f.touched {
-			s.idx.put(e)
+			var text []string
+			if r, ok := f.fts[e.rowid]; ok {
+				text = make([]string, len(r.vals))
+				for i, v := range r.vals {
+					text[i], _ = v.(string)
+				}
+			}
+			s.idx.put(e, text)
 		}
+		s.idx.text.finish()
 	}
 	s.idx.mu.Unlock()
 	if err != nil {

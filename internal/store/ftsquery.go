@@ -30,9 +30,7 @@ func FTSQuery(text string) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", &ParamError{Field: "q", Message: "is not valid UTF-8"}
 	}
-	terms := strings.FieldsFunc(text, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r))
-	})
+	terms := queryFields(text)
 	if len(terms) == 0 {
 		return "", nil
 	}
@@ -54,6 +52,13 @@ func FTSQuery(text string) (string, error) {
 		b.WriteByte('*')
 	}
 	return b.String(), nil
+}
+
+// queryFields splits user text into FTSQuery's terms.
+func queryFields(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r))
+	})
 }
 
 // prefixLast reports whether the last term of text matches as a prefix.

@@ -36,6 +36,7 @@ type memIndex struct {
 	// Sums of the token counts per weighted column, for bm25's average
 	// lengths.
 	lenSum [4]int
+	text   *textIndex // the full-text matcher, by position in all
 }
 
 // Facets as array indexes of memIndex.dicts and entry.facet.
@@ -92,8 +93,8 @@ var (
 
 const bm25K1, bm25B = 1.2, 0.75
 
-func newMemIndex() *memIndex {
-	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}}
+func newMemIndex(runes map[rune]runeInfo) *memIndex {
+	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}, text: newTextIndex(runes)}
 }
 
 // index returns the position in all of a rowid's entry.
@@ -143,13 +144,47 @@ func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
 		if err := json.Unmarshal([]byte(tagsJS), &tags); err != nil {
 			return fmt.Errorf("store: product %s: tags: %w", id, err)
 		}
-		m.put(newEntry(rowid, id, name, domain, owner, state, sens, compliance, tags))
+		m.put(newEntry(rowid, id, name, domain, owner, state, sens, compliance, tags), nil)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load the search index: %w", err)
+	}
+	return m.loadText(ctx, db)
 }
 
-// put publishes e; the caller holds the write lock (or is loading).
-func (m *memIndex) put(e *entry) {
+// loadText reads every full-text row into the matcher.
+func (m *memIndex) loadText(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT rowid, name, tags, domain, owner, description, ports, fields FROM products_fts`)
+	if err != nil {
+		return fmt.Errorf("store: load the full text: %w", err)
+	}
+	defer rows.Close()
+	cols := make([]string, 7)
+	ptrs := make([]any, 8)
+	var rowid int64
+	ptrs[0] = &rowid
+	for i := range cols {
+		ptrs[i+1] = &cols[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("store: load the full text: %w", err)
+		}
+		if i, ok := m.index(rowid); ok {
+			m.text.set(int32(i), cols)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load the full text: %w", err)
+	}
+	m.text.finish()
+	return nil
+}
+
+// put publishes e and, unless nil, its new full-text columns (call
+// text.finish after a batch of puts); the caller holds the write lock (or
+// is loading).
+func (m *memIndex) put(e *entry, text []string) {
 	var fac [fTag]uint32
 	fac[fDomain] = m.dicts[fDomain].intern(e.domain)
 	fac[fState] = m.dicts[fState].intern(e.state)
@@ -179,6 +214,9 @@ func (m *memIndex) put(e *entry) {
 			m.rowIdx = append(m.rowIdx, 0)
 		}
 		m.rowIdx[e.rowid] = int32(m.pos[e.rowid] + 1)
+	}
+	if text != nil {
+		m.text.set(int32(m.pos[e.rowid]), text)
 	}
 }
 

@@ -137,7 +137,7 @@ var ddl = []string{
 	// in rankConfig.
 	`CREATE VIRTUAL TABLE products_fts USING fts5(
 		name, tags, domain, owner, description, ports, fields,
-		tokenize = 'unicode61 remove_diacritics 2'
+		tokenize = '` + ftsTokenizer + `'
 	)`,
 	rankConfig,
 }

@@ -223,23 +223,9 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 				}
 			}
 		} else {
-			// One row with every matching rowid: much cheaper than a row
-			// per match through database/sql.
-			var ids sql.NullString
-			if err := tx.QueryRowContext(ctx, `SELECT group_concat(rowid) FROM products_fts WHERE products_fts MATCH ?`, match).Scan(&ids); err != nil {
+			var err error
+			if matched, err = s.match(ctx, tx, p.Query, match, flt); err != nil {
 				return err
-			}
-			for f := range strings.SplitSeq(ids.String, ",") {
-				if f == "" {
-					continue
-				}
-				r, err := strconv.ParseInt(f, 10, 64)
-				if err != nil {
-					return fmt.Errorf("full-text rowid %q: %w", f, err)
-				}
-				if i, ok := s.idx.index(r); ok && flt.accepts(s.idx, i) {
-					matched = append(matched, int32(i))
-				}
 			}
 		}
 		res.Total = len(matched)
@@ -262,6 +248,70 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	return res, nil
+}
+
+// MaxExotic is how many products with text the in-memory matcher cannot
+// tokenize (see textIndex) a search checks with FTS5 one rowid at a time;
+// beyond it, FTS5 answers the whole match.
+const maxExotic = 64
+
+// match returns the positions in the index of the products that match the
+// FTS5 query match (built from text) and pass flt. The in-memory matcher
+// answers, with FTS5 checking the exotic products; FTS5 alone answers the
+// queries the matcher cannot read and catalogs with many exotic products.
+// The caller holds the index's read lock.
+func (s *Store) match(ctx context.Context, tx *sql.Tx, text, match string, flt *filter) ([]int32, error) {
+	var matched []int32
+	accept := func(i int32) {
+		if flt.accepts(s.idx, int(i)) {
+			matched = append(matched, i)
+		}
+	}
+	x := s.idx.text
+	q, ok := x.compile(text)
+	if !ok || len(x.exotic) > maxExotic {
+		return matched, s.ftsMatch(ctx, tx, match, nil, accept)
+	}
+	for _, i := range x.match(q, len(s.idx.all)) {
+		accept(i)
+	}
+	if len(x.exotic) == 0 {
+		return matched, nil
+	}
+	rowids := make([]any, len(x.exotic))
+	for i, pos := range x.exotic {
+		rowids[i] = s.idx.all[pos].rowid
+	}
+	return matched, s.ftsMatch(ctx, tx, match, rowids, accept)
+}
+
+// ftsMatch calls fn with the index position of each product FTS5 matches,
+// among rowids unless nil.
+func (s *Store) ftsMatch(ctx context.Context, tx *sql.Tx, match string, rowids []any, fn func(int32)) error {
+	q, args := `SELECT group_concat(rowid) FROM products_fts WHERE products_fts MATCH ?`, []any{match}
+	if rowids != nil {
+		q += ` AND rowid IN (` + placeholders(len(rowids)) + `)`
+		args = append(args, rowids...)
+	}
+	// One row with every matching rowid: much cheaper than a row per
+	// match through database/sql.
+	var ids sql.NullString
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&ids); err != nil {
+		return err
+	}
+	for f := range strings.SplitSeq(ids.String, ",") {
+		if f == "" {
+			continue
+		}
+		r, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return fmt.Errorf("full-text rowid %q: %w", f, err)
+		}
+		if i, ok := s.idx.index(r); ok {
+			fn(int32(i))
+		}
+	}
+	return nil
 }
 
 func byName(a, b *entry) int {

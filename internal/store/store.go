@@ -85,7 +85,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}, idx: newMemIndex()}
+	runes, err := learnedRunes()
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}, idx: newMemIndex(runes)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
