@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -37,6 +38,9 @@ type memIndex struct {
 	// lengths.
 	lenSum [4]int
 	text   *textIndex // the full-text matcher, by position in all
+	// byFacet[f][v] lists, sorted, the positions in all of the products
+	// with value v of facet f: what a search without text filters.
+	byFacet [numFacets][][]int32
 }
 
 // Facets as array indexes of memIndex.dicts and entry.facet.
@@ -78,6 +82,12 @@ type entry struct {
 	domain, state, sensitivity, compliance string
 	tags                                   []string
 	cols                                   [4][]string // tokens of name, tags, domain, owner
+	// masks[c] has bit tokenBit(t) set for each token t of cols[c]: a
+	// term whose bit is clear has no (prefix) match in the column.
+	masks [4]uint64
+	// nameKey is the name's first 8 bytes, big-endian: comparing keys
+	// orders names as strings.Compare does, unless the keys are equal.
+	nameKey uint64
 	// Hashes of what the product's last lifecycle event wrote to ports,
 	// lineage and the full-text row, so an update that leaves them alone
 	// does not rewrite them; 0 is unknown (loaded at start).
@@ -121,7 +131,32 @@ func newEntry(rowid int64, id, name, domain, owner, state, sensitivity, complian
 	e.cols[1] = tokens(strings.Join(tags, " "))
 	e.cols[2] = tokens(domain)
 	e.cols[3] = tokens(owner)
+	for c, toks := range e.cols {
+		for _, t := range toks {
+			e.masks[c] |= tokenBit(t)
+		}
+	}
+	for i := range 8 {
+		e.nameKey <<= 8
+		if i < len(name) {
+			e.nameKey |= uint64(name[i])
+		}
+	}
 	return e
+}
+
+// tokenBit maps a token to one of 64 bits by its first two bytes, which
+// every token a term matches (exactly, or as a prefix of at least two
+// bytes) shares with it.
+func tokenBit(t string) uint64 {
+	h := uint64(0)
+	if len(t) > 0 {
+		h = uint64(t[0])
+	}
+	if len(t) > 1 {
+		h = h*31 + uint64(t[1])
+	}
+	return 1 << (h * 0x9E3779B97F4A7C15 >> 58)
 }
 
 // load reads every product.
@@ -201,12 +236,25 @@ func (m *memIndex) put(e *entry, text []string) {
 		for c := range m.lenSum {
 			m.lenSum[c] -= len(m.all[i].cols[c])
 		}
+		for f := range fTag {
+			m.unlist(f, m.fac[i][f], int32(i))
+		}
+		for _, t := range m.tagID[i] {
+			m.unlist(fTag, t, int32(i))
+		}
 		m.all[i], m.fac[i], m.tagID[i] = e, fac, tags
 	} else {
 		m.pos[e.rowid] = len(m.all)
 		m.all = append(m.all, e)
 		m.fac = append(m.fac, fac)
 		m.tagID = append(m.tagID, tags)
+	}
+	i := int32(m.pos[e.rowid])
+	for f := range fTag {
+		m.list(f, fac[f], i)
+	}
+	for _, t := range tags {
+		m.list(fTag, t, i)
 	}
 	m.byID[e.id] = e.rowid
 	if e.rowid >= 0 && e.rowid < 1<<26 {
@@ -217,6 +265,32 @@ func (m *memIndex) put(e *entry, text []string) {
 	}
 	if text != nil {
 		m.text.set(int32(m.pos[e.rowid]), text)
+	}
+}
+
+// list adds position i to the products with value v of facet f.
+func (m *memIndex) list(f int, v uint32, i int32) {
+	for int(v) >= len(m.byFacet[f]) {
+		m.byFacet[f] = append(m.byFacet[f], nil)
+	}
+	l := m.byFacet[f][v]
+	if n := len(l); n == 0 || l[n-1] < i {
+		m.byFacet[f][v] = append(l, i)
+		return
+	}
+	if j, ok := slices.BinarySearch(l, i); !ok {
+		m.byFacet[f][v] = slices.Insert(l, j, i)
+	}
+}
+
+// unlist removes position i from the products with value v of facet f.
+func (m *memIndex) unlist(f int, v uint32, i int32) {
+	if int(v) >= len(m.byFacet[f]) {
+		return
+	}
+	l := m.byFacet[f][v]
+	if j, ok := slices.BinarySearch(l, i); ok {
+		m.byFacet[f][v] = slices.Delete(l, j, j+1)
 	}
 }
 
@@ -300,7 +374,14 @@ func (m *memIndex) score(e *entry, terms []term, n int) float64 {
 	var s float64
 	for _, t := range terms {
 		best := otherWeight
+		bit := tokenBit(t.text)
+		if t.prefix && len(t.text) < 2 {
+			bit = ^uint64(0)
+		}
 		for c, toks := range e.cols {
+			if e.masks[c]&bit == 0 {
+				continue
+			}
 			tf := 0
 			for _, tok := range toks {
 				if tok == t.text || (t.prefix && strings.HasPrefix(tok, t.text)) {

@@ -160,6 +160,59 @@ func (p *SearchParams) compile(m *memIndex) *filter {
 	return &f
 }
 
+// browse returns the positions of the products that pass f: the products
+// of the filtered facet with the fewest, checked against the other
+// filters. The caller holds the read lock.
+func (m *memIndex) browse(f *filter) []int32 {
+	best, size := -1, len(m.all)
+	for k, vals := range f {
+		if vals == nil {
+			continue
+		}
+		n := 0
+		for v, ok := range vals {
+			if ok && v < len(m.byFacet[k]) {
+				n += len(m.byFacet[k][v])
+			}
+		}
+		if best < 0 || n < size {
+			best, size = k, n
+		}
+	}
+	var cand []int32
+	switch {
+	case best < 0:
+		cand = make([]int32, len(m.all))
+		for i := range cand {
+			cand[i] = int32(i)
+		}
+		return cand
+	default:
+		var lists [][]int32
+		for v, ok := range f[best] {
+			if ok && v < len(m.byFacet[best]) {
+				lists = append(lists, m.byFacet[best][v])
+			}
+		}
+		if len(lists) == 1 {
+			cand = lists[0]
+		} else {
+			// Several values (several tags can be one product's): the
+			// union, without duplicates.
+			cand = slices.Concat(lists...)
+			slices.Sort(cand)
+			cand = slices.Compact(cand)
+		}
+	}
+	out := make([]int32, 0, len(cand))
+	for _, i := range cand {
+		if f.accepts(m, int(i)) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // accepts reports whether product i of the index passes the filter.
 func (f *filter) accepts(m *memIndex, i int) bool {
 	fac := &m.fac[i]
@@ -216,12 +269,7 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		var matched []int32 // indexes into s.idx.all
 		if match == "" {
-			matched = make([]int32, 0, 1024)
-			for i := range s.idx.all {
-				if flt.accepts(s.idx, i) {
-					matched = append(matched, int32(i))
-				}
-			}
+			matched = s.idx.browse(flt)
 		} else {
 			var err error
 			if matched, err = s.match(ctx, tx, p.Query, match, flt); err != nil {
@@ -315,6 +363,12 @@ func (s *Store) ftsMatch(ctx context.Context, tx *sql.Tx, match string, rowids [
 }
 
 func byName(a, b *entry) int {
+	if a.nameKey != b.nameKey {
+		if a.nameKey < b.nameKey {
+			return -1
+		}
+		return 1
+	}
 	if c := strings.Compare(a.name, b.name); c != 0 {
 		return c
 	}
