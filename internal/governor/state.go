@@ -54,7 +54,21 @@ const (
 // because it is written for every product a batch touches, each open
 // violation encoded once for all the states that carry it.
 func encodeVolatile(ps *ProductState) ([]byte, error) {
-	b := make([]byte, 0, 128+len(ps.Published)+512*len(ps.Open))
+	slots := slices.Sorted(maps.Keys(ps.Open))
+	encs := make([][]byte, len(slots))
+	size := 64 + len(ps.ID) + len(ps.Status) + len(ps.Published)
+	for i, slot := range slots {
+		enc, err := ps.Open[slot].encoded()
+		if err != nil {
+			return nil, err
+		}
+		encs[i] = enc
+		size += len(slot) + len(enc) + 4
+	}
+	if w := ps.Watermark; w != nil {
+		size += 128 + len(w.EventID) + len(w.Source.Topic)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, ps.ID)
 	if ps.Status != "" {
@@ -77,19 +91,15 @@ func encodeVolatile(ps *ProductState) ([]byte, error) {
 		b = strconv.AppendInt(b, w.Source.Offset, 10)
 		b = append(b, "}}"...)
 	}
-	if len(ps.Open) > 0 {
+	if len(slots) > 0 {
 		b = append(b, `,"open":{`...)
-		for i, slot := range slices.Sorted(maps.Keys(ps.Open)) {
+		for i, slot := range slots {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			enc, err := ps.Open[slot].encoded()
-			if err != nil {
-				return nil, err
-			}
 			b = appendJSONString(b, slot)
 			b = append(b, ':')
-			b = append(b, enc...)
+			b = append(b, encs[i]...)
 		}
 		b = append(b, '}')
 	}

@@ -84,7 +84,7 @@ func (p *Policy) Evaluate(vars *Vars) Decision {
 }
 
 func evalBool(prg cel.Program, vars *Vars) (bool, error) {
-	out, _, err := prg.Eval(vars.act)
+	out, _, err := prg.Eval(&vars.act)
 	if err != nil {
 		return false, err
 	}
@@ -104,7 +104,7 @@ func (p *Policy) render(vars *Vars) string {
 			b.WriteString(s.text)
 			continue
 		}
-		out, _, err := s.prg.Eval(vars.act)
+		out, _, err := s.prg.Eval(&vars.act)
 		if err != nil {
 			fmt.Fprintf(&b, "<%v>", err)
 			continue

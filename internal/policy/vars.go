@@ -2,8 +2,11 @@ package policy
 
 import (
 	"strings"
+	"sync"
 	"time"
 
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/meshbone/meshbone/pkg/events"
@@ -32,9 +35,35 @@ type Vars struct {
 	Trigger   Trigger
 	ProductID string
 	Domain    string // the product's domain (from the descriptor, else the id)
-	act       interpreter.Activation
+	act       activation
 	event     Event
+	product   Product
+	quality   Quality
 }
+
+// activation resolves the CEL variables of one event to values adapted
+// once, not at every reference of every policy.
+type activation struct {
+	product, event, quality, upstream, now ref.Val
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case VarProduct:
+		return a.product, true
+	case VarEvent:
+		return a.event, true
+	case VarQuality:
+		return a.quality, true
+	case VarUpstream:
+		return a.upstream, true
+	case VarNow:
+		return a.now, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
 
 // DomainOf returns the domain part of a product id ("sales.orders" ->
 // "sales"), or "" when it has none.
@@ -101,14 +130,38 @@ func NewVars(in Input) *Vars {
 	if domain == "" {
 		domain = ev.ProductDomain
 	}
-	act, _ := interpreter.NewActivation(map[string]any{
-		VarProduct:  p,
-		VarEvent:    ev,
-		VarQuality:  q,
-		VarUpstream: up,
-		VarNow:      in.Now,
+	v := &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, event: ev, product: p, quality: q}
+	a := adapter() // before noUpstream is read
+	v.act = activation{
+		product:  a.NativeToValue(&v.product),
+		event:    a.NativeToValue(&v.event),
+		quality:  a.NativeToValue(&v.quality),
+		upstream: noUpstream,
+		now:      types.Timestamp{Time: in.Now},
+	}
+	if len(up) > 0 {
+		v.act.upstream = a.NativeToValue(up)
+	}
+	return v
+}
+
+var (
+	adapterOnce sync.Once
+	celAdapter  types.Adapter
+	noUpstream  ref.Val // the empty upstream list
+)
+
+// adapter is the CEL environment's type adapter.
+func adapter() types.Adapter {
+	adapterOnce.Do(func() {
+		env, err := Env()
+		if err != nil {
+			panic("policy: CEL environment: " + err.Error()) // a bug: its declarations are fixed
+		}
+		celAdapter = env.CELTypeAdapter()
+		noUpstream = celAdapter.NativeToValue([]Upstream{})
 	})
-	return &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, act: act, event: ev}
+	return celAdapter
 }
 
 // EventID is the id of the judged event.
