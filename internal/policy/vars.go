@@ -19,6 +19,7 @@ type Input struct {
 	Product   *events.DataProduct // the current descriptor; nil when no lifecycle event was seen
 	// View is Product as policies see it (ProductView), for a caller that
 	// keeps it from one event to the next; nil to build it from Product.
+	// Evaluation only reads it: events may share one.
 	View       *Product
 	Lifecycle  *events.ProductLifecycleEvent
 	Quality    *events.QualityEvent
@@ -37,7 +38,6 @@ type Vars struct {
 	Domain    string // the product's domain (from the descriptor, else the id)
 	act       activation
 	event     Event
-	product   Product
 	quality   Quality
 }
 
@@ -77,13 +77,14 @@ func DomainOf(productID string) string {
 
 // NewVars builds the activation for in.
 func NewVars(in Input) *Vars {
-	var p Product
+	// p is read, never written: a caller's View is shared, not copied.
+	p := &noProduct
 	switch {
 	case in.Product == nil:
 	case in.View != nil:
-		p = *in.View
+		p = in.View
 	default:
-		p = productOf(in.Product)
+		p = ProductView(in.Product)
 	}
 	id := in.ProductID
 	if id == "" {
@@ -130,10 +131,10 @@ func NewVars(in Input) *Vars {
 	if domain == "" {
 		domain = ev.ProductDomain
 	}
-	v := &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, event: ev, product: p, quality: q}
+	v := &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, event: ev, quality: q}
 	a := adapter() // before noUpstream is read
 	v.act = activation{
-		product:  a.NativeToValue(&v.product),
+		product:  a.NativeToValue(p),
 		event:    a.NativeToValue(&v.event),
 		quality:  a.NativeToValue(&v.quality),
 		upstream: noUpstream,
@@ -146,6 +147,7 @@ func NewVars(in Input) *Vars {
 }
 
 var (
+	noProduct   Product // what policies see of a product with no descriptor yet; never written
 	adapterOnce sync.Once
 	celAdapter  types.Adapter
 	noUpstream  ref.Val // the empty upstream list
