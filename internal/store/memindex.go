@@ -23,11 +23,15 @@ import (
 // searches hold the read lock while they read their SQLite snapshot, so a
 // search sees the index and the tables at the same commit.
 type memIndex struct {
-	mu    sync.RWMutex
-	all   []*entry       // every product, densely
-	fac   [][fTag]uint32 // all[i]'s interned facet values, densely, for scans
-	tagID [][]uint32     // all[i]'s interned tags
-	pos   map[int64]int  // rowid -> index in all
+	mu  sync.RWMutex
+	all []*entry       // every product, densely
+	fac [][fTag]uint32 // all[i]'s interned facet values, densely, for scans
+	// all[i]'s token masks and name key, densely: scoring and ordering
+	// thousands of matches reads these, not the scattered entries.
+	masks   [][4]uint64
+	nameKey []uint64
+	tagID   [][]uint32    // all[i]'s interned tags
+	pos     map[int64]int // rowid -> index in all
 	// rowIdx[rowid] is 1 + the position in all (0: none); products' rowids
 	// are dense as products are never deleted. pos holds the same, for
 	// rowids too large for the slice.
@@ -242,12 +246,14 @@ func (m *memIndex) put(e *entry, text []string) {
 		for _, t := range m.tagID[i] {
 			m.unlist(fTag, t, int32(i))
 		}
-		m.all[i], m.fac[i], m.tagID[i] = e, fac, tags
+		m.all[i], m.fac[i], m.tagID[i], m.masks[i], m.nameKey[i] = e, fac, tags, e.masks, e.nameKey
 	} else {
 		m.pos[e.rowid] = len(m.all)
 		m.all = append(m.all, e)
 		m.fac = append(m.fac, fac)
 		m.tagID = append(m.tagID, tags)
+		m.masks = append(m.masks, e.masks)
+		m.nameKey = append(m.nameKey, e.nameKey)
 	}
 	i := int32(m.pos[e.rowid])
 	for f := range fTag {
@@ -370,18 +376,24 @@ func queryTerms(text string) []term {
 // normalized by the column's length against its average) times the
 // column's weight, or otherWeight when the term only occurs in the long
 // columns (description, ports, fields).
-func (m *memIndex) score(e *entry, terms []term, n int) float64 {
+func (m *memIndex) score(i int32, terms []term, n int) float64 {
 	var s float64
+	masks := &m.masks[i]
+	var e *entry // read only when a mask says a column may hold a term
 	for _, t := range terms {
 		best := otherWeight
 		bit := tokenBit(t.text)
 		if t.prefix && len(t.text) < 2 {
 			bit = ^uint64(0)
 		}
-		for c, toks := range e.cols {
-			if e.masks[c]&bit == 0 {
+		for c := range masks {
+			if masks[c]&bit == 0 {
 				continue
 			}
+			if e == nil {
+				e = m.all[i]
+			}
+			toks := e.cols[c]
 			tf := 0
 			for _, tok := range toks {
 				if tok == t.text || (t.prefix && strings.HasPrefix(tok, t.text)) {

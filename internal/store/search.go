@@ -285,9 +285,9 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 		var page []*entry
 		if match != "" {
 			terms, total := queryTerms(p.Query), len(s.idx.all)
-			page = topN(s.idx, matched, from+p.Size, func(e *entry) float64 { return s.idx.score(e, terms, total) })
+			page = topN(s.idx, matched, from+p.Size, func(i int32) float64 { return s.idx.score(i, terms, total) })
 		} else {
-			page = topN(s.idx, matched, from+p.Size, func(*entry) float64 { return 0 })
+			page = topN(s.idx, matched, from+p.Size, func(int32) float64 { return 0 })
 		}
 		page = page[from:min(from+p.Size, len(page))]
 		return s.summaries(ctx, tx, page, res)
@@ -377,10 +377,11 @@ func byName(a, b *entry) int {
 
 // topN returns the first n of matched by score, highest first, then by
 // name and id.
-func topN(m *memIndex, matched []int32, n int, score func(*entry) float64) []*entry {
+func topN(m *memIndex, matched []int32, n int, score func(int32) float64) []*entry {
 	type scored struct {
-		e *entry
-		s float64
+		i   int32
+		s   float64
+		key uint64 // m.nameKey[i]
 	}
 	cmp := func(a, b scored) int {
 		switch {
@@ -388,39 +389,39 @@ func topN(m *memIndex, matched []int32, n int, score func(*entry) float64) []*en
 			return -1
 		case a.s < b.s:
 			return 1
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
 		}
-		return byName(a.e, b.e)
+		return byName(m.all[a.i], m.all[b.i])
 	}
+	var top []scored
 	if n > 200 { // a deep page: sort everything
-		all := make([]scored, len(matched))
-		for i, j := range matched {
-			e := m.all[j]
-			all[i] = scored{e, score(e)}
+		top = make([]scored, len(matched))
+		for k, i := range matched {
+			top[k] = scored{i, score(i), m.nameKey[i]}
 		}
-		slices.SortFunc(all, cmp)
-		out := make([]*entry, min(n, len(all)))
-		for i := range out {
-			out[i] = all[i].e
-		}
-		return out
-	}
-	// Keep the best n in a sorted slice: pages are small, matches many.
-	top := make([]scored, 0, n+1)
-	for _, j := range matched {
-		e := m.all[j]
-		x := scored{e, score(e)}
-		if len(top) == n && cmp(x, top[n-1]) >= 0 {
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(top, x, cmp)
-		top = slices.Insert(top, i, x)
-		if len(top) > n {
-			top = top[:n]
+		slices.SortFunc(top, cmp)
+		top = top[:min(n, len(top))]
+	} else {
+		// Keep the best n in a sorted slice: pages are small, matches many.
+		top = make([]scored, 0, n+1)
+		for _, i := range matched {
+			x := scored{i, score(i), m.nameKey[i]}
+			if len(top) == n && cmp(x, top[n-1]) >= 0 {
+				continue
+			}
+			k, _ := slices.BinarySearchFunc(top, x, cmp)
+			top = slices.Insert(top, k, x)
+			if len(top) > n {
+				top = top[:n]
+			}
 		}
 	}
 	out := make([]*entry, len(top))
-	for i, x := range top {
-		out[i] = x.e
+	for k, x := range top {
+		out[k] = m.all[x.i]
 	}
 	return out
 }
