@@ -139,6 +139,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- ix.srv.Run(ctx) }()
 	go func() { errc <- ix.consume(ctx) }()
+	go ix.logCatchUp(ctx, CatchUpLogInterval)
 	ix.log.Info("indexer serving", zap.String("url", ix.URL()), zap.String("db", ix.opts.DB), zap.String("topic_prefix", ix.topics.Prefix))
 	first := <-errc
 	cancel()
