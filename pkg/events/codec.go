@@ -90,9 +90,11 @@ func (c *Codec) Register(ctx context.Context) error {
 			return fmt.Errorf("events: register schema %s: %w", subject, err)
 		}
 		schema := c.readers[k]
-		c.serde.Register(id, k.newEvent(), sr.AppendEncodeFn(func(b []byte, v any) ([]byte, error) {
-			return appendAvro(b, schema, v)
-		}))
+		encode := func(b []byte, v any) ([]byte, error) { return appendAvro(b, schema, v) }
+		if k == KindQuality {
+			encode = func(b []byte, v any) ([]byte, error) { return appendQuality(b, v.(*QualityEvent)) }
+		}
+		c.serde.Register(id, k.newEvent(), sr.AppendEncodeFn(encode))
 		c.sizeHint[k] = &atomic.Int64{}
 		c.setDecoder(id, k, schema)
 	}

@@ -25,3 +25,33 @@ func BenchmarkEncodeQuality(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkHambaQuality(b *testing.B) {
+	s := NewCodec(nil, MeshTopics("")).Schema(KindQuality)
+	ev := sampleEvents()[1]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := appendAvro(nil, s, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValidateQuality(b *testing.B) {
+	ev := sampleEvents()[1]
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ev.Validate()
+	}
+}
+
+func BenchmarkHandQuality(b *testing.B) {
+	ev := sampleEvents()[1].(*QualityEvent)
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		if _, err := appendQuality(buf[:0], ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func newRecord(ev Event, topic, source string, valueHint int, encode func([]byte
 	buf = append(buf, ceType...)
 	typev := cut(n)
 	n = len(buf)
-	buf = ev.Time().UTC().AppendFormat(buf, time.RFC3339Nano)
+	buf = appendTime(buf, ev.Time())
 	timev := cut(n)
 	n = len(buf)
 	buf = append(buf, key...)
