@@ -85,8 +85,8 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	}
 	defer tx.Rollback()
 	f := s.fold
-	f.tx, f.st, f.schemas, f.fts, f.touched = tx, s.stmts.bind(ctx, tx), b.Schemas, map[int64]ftsRow{}, map[string]*entry{}
-	defer func() { f.tx, f.st, f.schemas, f.fts, f.touched = nil, nil, nil, nil, nil }()
+	f.tx, f.st, f.schemas, f.fts, f.touched, f.runs = tx, s.stmts.bind(ctx, tx), b.Schemas, map[int64]ftsRow{}, map[string]*entry{}, map[string]qualityRun{}
+	defer func() { f.tx, f.st, f.schemas, f.fts, f.touched, f.runs = nil, nil, nil, nil, nil, nil }()
 
 	for id, text := range b.Schemas {
 		if _, err := f.st.insSchema.ExecContext(ctx, id, text); err != nil {
@@ -147,6 +147,9 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 			s.idx.put(e, text)
 		}
 		s.idx.text.finish()
+		for id, r := range f.runs {
+			s.idx.runQuality(id, r)
+		}
 	}
 	s.idx.mu.Unlock()
 	if err != nil {
@@ -164,9 +167,10 @@ type folder struct {
 	tx      *sql.Tx
 	st      *stmts
 	schemas map[int32]string
-	fields  map[int32][]Field // parsed schemas by id (a pure function of the id)
-	fts     map[int64]ftsRow  // full-text rows of the batch by product rowid
-	touched map[string]*entry // search index entries the batch changed, by product id
+	fields  map[int32][]Field     // parsed schemas by id (a pure function of the id)
+	fts     map[int64]ftsRow      // full-text rows of the batch by product rowid
+	touched map[string]*entry     // search index entries the batch changed, by product id
+	runs    map[string]qualityRun // the latest quality run the batch added, by product id
 }
 
 // ftsRow is a product's full-text row, staged until the end of the batch.
@@ -358,6 +362,7 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 	}
 	ftsVals := [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc, strings.Join(portNames, " "), strings.Join(fieldText, " ")}
 	ent := newEntry(rowid, p.ID, p.Name, p.Domain, p.OwnerTeam, state.String, string(p.Sensitivity), compliance.String, tags)
+	ent.description, ent.version, ent.updatedAt = desc, p.Version, ms(e.OccurredAt)
 	ent.portSum, ent.inputSum = sum(jsonText(p.OutputPorts), jsonText(ports)), sum(jsonText(p.Inputs))
 	ent.ftsSum = sum(ftsVals[:]...)
 	same := func(a, b uint64) bool { return prev != nil && a != 0 && a == b }
@@ -493,6 +498,12 @@ func (f *folder) quality(ctx context.Context, e *events.QualityEvent) (bool, err
 		return false, err
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		r := qualityRun{at: ms(e.ObservedAt), eventID: e.EventID, passed: passed, total: len(e.Checks)}
+		if cur, ok := f.runs[e.ProductID]; !ok || r.after(cur) {
+			f.runs[e.ProductID] = r
+		}
+	}
 	return n > 0, nil
 }
 

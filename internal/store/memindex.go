@@ -45,6 +45,38 @@ type memIndex struct {
 	// byFacet[f][v] lists, sorted, the positions in all of the products
 	// with value v of facet f: what a search without text filters.
 	byFacet [numFacets][][]int32
+	// quality holds each product's latest quality run (by observed_at,
+	// then event_id, as the quality history orders runs): its score is
+	// the Summary's.
+	quality map[string]qualityRun
+}
+
+// qualityRun is what a Summary needs of a product's latest quality run.
+type qualityRun struct {
+	at            int64 // observed_at, ms
+	eventID       string
+	passed, total int
+}
+
+// after reports whether r is later than o in the quality history's order.
+func (r qualityRun) after(o qualityRun) bool {
+	return r.at > o.at || (r.at == o.at && r.eventID > o.eventID)
+}
+
+// score is passed / total as SQLite computes it: nil for no checks.
+func (r qualityRun) score() *float64 {
+	if r.total == 0 {
+		return nil
+	}
+	v := float64(r.passed) / float64(r.total)
+	return &v
+}
+
+// runQuality records a run; the caller holds the write lock (or is loading).
+func (m *memIndex) runQuality(productID string, r qualityRun) {
+	if cur, ok := m.quality[productID]; !ok || r.after(cur) {
+		m.quality[productID] = r
+	}
 }
 
 // Facets as array indexes of memIndex.dicts and entry.facet.
@@ -85,7 +117,10 @@ type entry struct {
 	id, name                               string
 	domain, state, sensitivity, compliance string
 	tags                                   []string
-	cols                                   [4][]string // tokens of name, tags, domain, owner
+	// The rest of a Summary: description, version, updated_at (ms).
+	description, version string
+	updatedAt            int64
+	cols                 [4][]string // tokens of name, tags, domain, owner
 	// masks[c] has bit tokenBit(t) set for each token t of cols[c]: a
 	// term whose bit is clear has no (prefix) match in the column.
 	masks [4]uint64
@@ -108,7 +143,7 @@ var (
 const bm25K1, bm25B = 1.2, 0.75
 
 func newMemIndex(runes map[rune]runeInfo) *memIndex {
-	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}, text: newTextIndex(runes)}
+	return &memIndex{pos: map[int64]int{}, byID: map[string]int64{}, text: newTextIndex(runes), quality: map[string]qualityRun{}}
 }
 
 // index returns the position in all of a rowid's entry.
@@ -165,7 +200,8 @@ func tokenBit(t string) uint64 {
 
 // load reads every product.
 func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT p.rowid, p.id, p.name, p.domain, p.owner_team, p.state, p.sensitivity, COALESCE(c.status, 'UNKNOWN'), p.tags
+	rows, err := db.QueryContext(ctx, `SELECT p.rowid, p.id, p.name, p.domain, p.owner_team, p.state, p.sensitivity, COALESCE(c.status, 'UNKNOWN'), p.tags,
+			p.description, p.version, p.updated_at
 		FROM products p LEFT JOIN compliance c ON c.product_id = p.id`)
 	if err != nil {
 		return fmt.Errorf("store: load the search index: %w", err)
@@ -175,20 +211,50 @@ func (m *memIndex) load(ctx context.Context, db *sql.DB) error {
 		var (
 			rowid                                                    int64
 			id, name, domain, owner, state, sens, compliance, tagsJS string
+			desc, version                                            string
+			updated                                                  int64
 			tags                                                     []string
 		)
-		if err := rows.Scan(&rowid, &id, &name, &domain, &owner, &state, &sens, &compliance, &tagsJS); err != nil {
+		if err := rows.Scan(&rowid, &id, &name, &domain, &owner, &state, &sens, &compliance, &tagsJS, &desc, &version, &updated); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(tagsJS), &tags); err != nil {
 			return fmt.Errorf("store: product %s: tags: %w", id, err)
 		}
-		m.put(newEntry(rowid, id, name, domain, owner, state, sens, compliance, tags), nil)
+		e := newEntry(rowid, id, name, domain, owner, state, sens, compliance, tags)
+		e.description, e.version, e.updatedAt = desc, version, updated
+		m.put(e, nil)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: load the search index: %w", err)
 	}
+	if err := m.loadQuality(ctx, db); err != nil {
+		return err
+	}
 	return m.loadText(ctx, db)
+}
+
+// loadQuality reads every product's latest quality run.
+func (m *memIndex) loadQuality(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT product_id, observed_at, event_id, passed, total FROM quality_runs`)
+	if err != nil {
+		return fmt.Errorf("store: load the quality scores: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			r  qualityRun
+		)
+		if err := rows.Scan(&id, &r.at, &r.eventID, &r.passed, &r.total); err != nil {
+			return fmt.Errorf("store: load the quality scores: %w", err)
+		}
+		m.runQuality(id, r)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: load the quality scores: %w", err)
+	}
+	return nil
 }
 
 // loadText reads every full-text row into the matcher.

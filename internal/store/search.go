@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -261,40 +260,32 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 		return nil, err
 	}
 	res := &SearchResult{Page: p.Page, Size: p.Size, Results: []Summary{}, Facets: map[string][]FacetCount{}}
-	// The read lock keeps Apply from committing until this search has read
-	// its snapshot: the index and the tables agree.
+	// The read lock keeps Apply from committing until this search is done:
+	// the index and, if FTS5 has to answer, the tables agree.
 	s.idx.mu.RLock()
 	defer s.idx.mu.RUnlock()
 	flt := p.compile(s.idx)
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		var matched []int32 // indexes into s.idx.all
-		if match == "" {
-			matched = s.idx.browse(flt)
-		} else {
-			var err error
-			if matched, err = s.match(ctx, tx, p.Query, match, flt); err != nil {
-				return err
-			}
-		}
-		res.Total = len(matched)
-		res.Facets = s.idx.countFacets(matched)
-		from := (p.Page - 1) * p.Size
-		if from >= len(matched) {
-			return nil
-		}
-		var page []*entry
-		if match != "" {
-			terms, total := queryTerms(p.Query), len(s.idx.all)
-			page = topN(s.idx, matched, from+p.Size, func(i int32) float64 { return s.idx.score(i, terms, total) })
-		} else {
-			page = topN(s.idx, matched, from+p.Size, func(int32) float64 { return 0 })
-		}
-		page = page[from:min(from+p.Size, len(page))]
-		return s.summaries(ctx, tx, page, res)
-	})
-	if err != nil {
+	var matched []int32 // indexes into s.idx.all
+	if match == "" {
+		matched = s.idx.browse(flt)
+	} else if matched, err = s.match(ctx, p.Query, match, flt); err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
+	res.Total = len(matched)
+	res.Facets = s.idx.countFacets(matched)
+	from := (p.Page - 1) * p.Size
+	if from >= len(matched) {
+		return res, nil
+	}
+	var page []*entry
+	if match != "" {
+		terms, total := queryTerms(p.Query), len(s.idx.all)
+		page = topN(s.idx, matched, from+p.Size, func(i int32) float64 { return s.idx.score(i, terms, total) })
+	} else {
+		page = topN(s.idx, matched, from+p.Size, func(int32) float64 { return 0 })
+	}
+	page = page[from:min(from+p.Size, len(page))]
+	res.Results = s.idx.summaries(page)
 	return res, nil
 }
 
@@ -308,7 +299,7 @@ const maxExotic = 64
 // answers, with FTS5 checking the exotic products; FTS5 alone answers the
 // queries the matcher cannot read and catalogs with many exotic products.
 // The caller holds the index's read lock.
-func (s *Store) match(ctx context.Context, tx *sql.Tx, text, match string, flt *filter) ([]int32, error) {
+func (s *Store) match(ctx context.Context, text, match string, flt *filter) ([]int32, error) {
 	var matched []int32
 	accept := func(i int32) {
 		if flt.accepts(s.idx, int(i)) {
@@ -318,7 +309,7 @@ func (s *Store) match(ctx context.Context, tx *sql.Tx, text, match string, flt *
 	x := s.idx.text
 	q, ok := x.compile(text)
 	if !ok || len(x.exotic) > maxExotic {
-		return matched, s.ftsMatch(ctx, tx, match, nil, accept)
+		return matched, s.ftsMatch(ctx, match, nil, accept)
 	}
 	for _, i := range x.match(q, len(s.idx.all)) {
 		accept(i)
@@ -330,12 +321,13 @@ func (s *Store) match(ctx context.Context, tx *sql.Tx, text, match string, flt *
 	for i, pos := range x.exotic {
 		rowids[i] = s.idx.all[pos].rowid
 	}
-	return matched, s.ftsMatch(ctx, tx, match, rowids, accept)
+	return matched, s.ftsMatch(ctx, match, rowids, accept)
 }
 
 // ftsMatch calls fn with the index position of each product FTS5 matches,
-// among rowids unless nil.
-func (s *Store) ftsMatch(ctx context.Context, tx *sql.Tx, match string, rowids []any, fn func(int32)) error {
+// among rowids unless nil. The caller holds the index's read lock, so the
+// snapshot read agrees with the index.
+func (s *Store) ftsMatch(ctx context.Context, match string, rowids []any, fn func(int32)) error {
 	q, args := `SELECT group_concat(rowid) FROM products_fts WHERE products_fts MATCH ?`, []any{match}
 	if rowids != nil {
 		q += ` AND rowid IN (` + placeholders(len(rowids)) + `)`
@@ -344,7 +336,7 @@ func (s *Store) ftsMatch(ctx context.Context, tx *sql.Tx, match string, rowids [
 	// One row with every matching rowid: much cheaper than a row per
 	// match through database/sql.
 	var ids sql.NullString
-	if err := tx.QueryRowContext(ctx, q, args...).Scan(&ids); err != nil {
+	if err := s.readTx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&ids) }); err != nil {
 		return err
 	}
 	for f := range strings.SplitSeq(ids.String, ",") {
@@ -426,56 +418,19 @@ func topN(m *memIndex, matched []int32, n int, score func(int32) float64) []*ent
 	return out
 }
 
-// summaries reads the result rows of page, in its order.
-func (s *Store) summaries(ctx context.Context, tx *sql.Tx, page []*entry, res *SearchResult) error {
-	args := make([]any, len(page))
+// summaries returns the Summary of each entry of page, in its order. The
+// caller holds the read lock.
+func (m *memIndex) summaries(page []*entry) []Summary {
+	out := make([]Summary, len(page))
 	for i, e := range page {
-		args[i] = e.rowid
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+summaryCols+" FROM "+summaryFrom+" WHERE p.rowid IN ("+placeholders(len(page))+")", args...)
-	if err != nil {
-		return err
-	}
-	got, err := scanSummaries(rows)
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]Summary, len(got))
-	for _, sm := range got {
-		byID[sm.ID] = sm
-	}
-	res.Results = make([]Summary, 0, len(page))
-	for _, e := range page {
-		if sm, ok := byID[e.id]; ok {
-			res.Results = append(res.Results, sm)
+		out[i] = Summary{ID: e.id, Name: e.name, Domain: e.domain, Description: e.description, Tags: slices.Clone(e.tags),
+			Version: e.version, Sensitivity: e.sensitivity, Compliance: e.compliance, State: e.state,
+			UpdatedAt: time.UnixMilli(e.updatedAt).UTC()}
+		if r, ok := m.quality[e.id]; ok {
+			out[i].QualityScore = r.score()
 		}
 	}
-	return nil
-}
-
-func scanSummaries(rows *sql.Rows) ([]Summary, error) {
-	defer rows.Close()
-	out := []Summary{}
-	for rows.Next() {
-		var (
-			sm      Summary
-			tags    string
-			score   sql.NullFloat64
-			updated int64
-		)
-		if err := rows.Scan(&sm.ID, &sm.Name, &sm.Domain, &sm.Description, &tags, &sm.Version, &sm.Sensitivity, &sm.Compliance, &sm.State, &score, &updated); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(tags), &sm.Tags); err != nil {
-			return nil, fmt.Errorf("product %s: tags: %w", sm.ID, err)
-		}
-		if score.Valid {
-			sm.QualityScore = &score.Float64
-		}
-		sm.UpdatedAt = time.UnixMilli(updated).UTC()
-		out = append(out, sm)
-	}
-	return out, rows.Err()
+	return out
 }
 
 // countFacets counts every facet over the matching products; the tag

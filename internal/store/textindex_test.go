@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -75,12 +74,12 @@ func TestTextIndexMatchesFTS5(t *testing.T) {
 			}
 			var f filter
 			s.idx.mu.RLock()
-			err = s.readTx(ctx, func(tx *sql.Tx) error {
+			err = func() error {
 				var want []int32
-				if err := s.ftsMatch(ctx, tx, match, nil, func(i int32) { want = append(want, i) }); err != nil {
+				if err := s.ftsMatch(ctx, match, nil, func(i int32) { want = append(want, i) }); err != nil {
 					return err
 				}
-				got, err := s.match(ctx, tx, text, match, &f)
+				got, err := s.match(ctx, text, match, &f)
 				if err != nil {
 					return err
 				}
@@ -93,7 +92,7 @@ func TestTextIndexMatchesFTS5(t *testing.T) {
 					answered++
 				}
 				return nil
-			})
+			}()
 			s.idx.mu.RUnlock()
 			if err != nil {
 				t.Fatalf("%q: %v", text, err)
