@@ -46,6 +46,23 @@ func violationRow(v *events.PolicyViolation) []string {
 	return []string{v.DetectedAt.UTC().Format(time.RFC3339), v.ProductID, v.PolicyID, string(v.Severity), string(v.Status), strings.Join(strings.Fields(v.Message), " ")}
 }
 
+// streamWidths are the column widths of violations printed as they arrive,
+// when a table cannot be aligned on its longest cell in advance.
+var streamWidths = []int{20, 28, 20, 8, 8}
+
+// streamRow pads each column but the last to its stream width (wider cells
+// push the rest right rather than being cut).
+func streamRow(cols []string) string {
+	var b strings.Builder
+	for i, c := range cols {
+		b.WriteString(c)
+		if i < len(streamWidths) && i < len(cols)-1 {
+			b.WriteString(strings.Repeat(" ", max(streamWidths[i]-len(c), 0)+2))
+		}
+	}
+	return b.String()
+}
+
 func violationsCmd(g *globals) *cobra.Command {
 	var (
 		domain string
@@ -108,7 +125,7 @@ new violations as they arrive until interrupted.`,
 			}
 			defer cl.Close()
 			if g.Output != "json" {
-				fmt.Fprintln(g.out, strings.Join(violationHeader, "\t"))
+				fmt.Fprintln(g.out, streamRow(violationHeader))
 			}
 			enc := json.NewEncoder(g.out)
 			for {
@@ -128,7 +145,7 @@ new violations as they arrive until interrupted.`,
 					if g.Output == "json" {
 						werr = enc.Encode(v)
 					} else {
-						_, werr = fmt.Fprintln(g.out, strings.Join(violationRow(v), "\t"))
+						_, werr = fmt.Fprintln(g.out, streamRow(violationRow(v)))
 					}
 				})
 				if werr != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +194,8 @@ func TestViolationsAndCompliance(t *testing.T) {
 	if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(out, "sales.plain  encryption-at-rest  CRITICAL  OPEN    sales.plain holds INTERNAL data") {
 		t.Errorf("violations --domain sales (%v):\n%s", err, out)
 	}
-	env.Eventually(func() bool { return strings.Contains(fout.String(), "sales.plain\tencryption-at-rest\tCRITICAL\tOPEN") }, "followed violation")
+	followed := regexp.MustCompile(`(?m)^\S+  sales\.plain +encryption-at-rest +CRITICAL  OPEN      sales\.plain holds`)
+	env.Eventually(func() bool { return followed.MatchString(fout.String()) }, "followed violation, in padded columns")
 	fcancel()
 	if err := <-followDone; err != nil {
 		t.Errorf("violations --follow: %v", err)
