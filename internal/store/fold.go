@@ -147,6 +147,7 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 			s.idx.put(e, text)
 		}
 		s.idx.text.finish()
+		s.idx.vocab.finish()
 		for id, r := range f.runs {
 			s.idx.runQuality(id, r)
 		}

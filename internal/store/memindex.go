@@ -31,6 +31,9 @@ type memIndex struct {
 	masks   [][4]uint64
 	nameKey []uint64
 	tagID   [][]uint32    // all[i]'s interned tags
+	tagPk   []tagPack     // the same, dense, when they fit
+	toks    []colToks     // all[i]'s weighted columns as vocab ids, dense
+	vocab   vocab         // the tokens of the weighted columns
 	pos     map[int64]int // rowid -> index in all
 	// rowIdx[rowid] is 1 + the position in all (0: none); products' rowids
 	// are dense as products are never deleted. pos holds the same, for
@@ -283,6 +286,7 @@ func (m *memIndex) loadText(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("store: load the full text: %w", err)
 	}
 	m.text.finish()
+	m.vocab.finish()
 	return nil
 }
 
@@ -313,6 +317,7 @@ func (m *memIndex) put(e *entry, text []string) {
 			m.unlist(fTag, t, int32(i))
 		}
 		m.all[i], m.fac[i], m.tagID[i], m.masks[i], m.nameKey[i] = e, fac, tags, e.masks, e.nameKey
+		m.tagPk[i], m.toks[i] = packTags(tags), m.colToksOf(e)
 	} else {
 		m.pos[e.rowid] = len(m.all)
 		m.all = append(m.all, e)
@@ -320,6 +325,8 @@ func (m *memIndex) put(e *entry, text []string) {
 		m.tagID = append(m.tagID, tags)
 		m.masks = append(m.masks, e.masks)
 		m.nameKey = append(m.nameKey, e.nameKey)
+		m.tagPk = append(m.tagPk, packTags(tags))
+		m.toks = append(m.toks, m.colToksOf(e))
 	}
 	i := int32(m.pos[e.rowid])
 	for f := range fTag {
@@ -442,22 +449,66 @@ func queryTerms(text string) []term {
 // normalized by the column's length against its average) times the
 // column's weight, or otherWeight when the term only occurs in the long
 // columns (description, ports, fields).
-func (m *memIndex) score(i int32, terms []term, n int) float64 {
+func (m *memIndex) score(i int32, terms []scoreTerm, n int) float64 {
+	ct := &m.toks[i]
+	if ct.n[0] == tooLong {
+		return m.scoreSlow(i, terms, n)
+	}
 	var s float64
 	masks := &m.masks[i]
-	var e *entry // read only when a mask says a column may hold a term
-	for _, t := range terms {
+	for k := range terms {
+		t := &terms[k]
 		best := otherWeight
-		bit := tokenBit(t.text)
-		if t.prefix && len(t.text) < 2 {
-			bit = ^uint64(0)
-		}
+		off := 0
 		for c := range masks {
-			if masks[c]&bit == 0 {
+			toks := ct.ids[off : off+int(ct.n[c])]
+			off += int(ct.n[c])
+			if masks[c]&t.bit == 0 {
 				continue
 			}
-			if e == nil {
-				e = m.all[i]
+			tf := 0
+			if t.set != nil {
+				for _, id := range toks {
+					if t.set[id>>6]&(1<<(id&63)) != 0 {
+						tf++
+					}
+				}
+			} else {
+				for _, id := range toks {
+					if id == t.id {
+						tf++
+					}
+				}
+			}
+			if tf == 0 {
+				continue
+			}
+			best = max(best, m.colScore(c, tf, len(toks), n))
+		}
+		s += best
+	}
+	return s
+}
+
+// colScore is the weighted bm25 score of a term found tf times in column c
+// of length toks, among n products.
+func (m *memIndex) colScore(c, tf, toks, n int) float64 {
+	avg := float64(m.lenSum[c]) / float64(max(n, 1))
+	norm := 1 - bm25B + bm25B*float64(toks)/max(avg, 1)
+	return colWeight[c] * float64(tf) * (bm25K1 + 1) / (float64(tf) + bm25K1*norm)
+}
+
+// scoreSlow is score for a product whose tokens are not dense: it compares
+// the entry's token strings.
+func (m *memIndex) scoreSlow(i int32, terms []scoreTerm, n int) float64 {
+	var s float64
+	masks := &m.masks[i]
+	e := m.all[i]
+	for _, t := range terms {
+		best := otherWeight
+		for c := range masks {
+			if masks[c]&t.bit == 0 {
+				continue
 			}
 			toks := e.cols[c]
 			tf := 0
@@ -469,10 +520,7 @@ func (m *memIndex) score(i int32, terms []term, n int) float64 {
 			if tf == 0 {
 				continue
 			}
-			avg := float64(m.lenSum[c]) / float64(max(n, 1))
-			norm := 1 - bm25B + bm25B*float64(len(toks))/max(avg, 1)
-			v := colWeight[c] * float64(tf) * (bm25K1 + 1) / (float64(tf) + bm25K1*norm)
-			best = max(best, v)
+			best = max(best, m.colScore(c, tf, len(toks), n))
 		}
 		s += best
 	}

@@ -223,7 +223,7 @@ func (f *filter) accepts(m *memIndex, i int) bool {
 	if f[fTag] == nil {
 		return true
 	}
-	for _, t := range m.tagID[i] {
+	for _, t := range m.tags(int32(i)) {
 		if f[fTag][t] {
 			return true
 		}
@@ -279,7 +279,7 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	}
 	var page []*entry
 	if match != "" {
-		terms, total := queryTerms(p.Query), len(s.idx.all)
+		terms, total := s.idx.scoreTerms(queryTerms(p.Query)), len(s.idx.all)
 		page = topN(s.idx, matched, from+p.Size, func(i int32) float64 { return s.idx.score(i, terms, total) })
 	} else {
 		page = topN(s.idx, matched, from+p.Size, func(int32) float64 { return 0 })
@@ -446,7 +446,7 @@ func (m *memIndex) countFacets(matched []int32) map[string][]FacetCount {
 		for i := range fTag {
 			counts[i][fac[i]]++
 		}
-		for _, t := range m.tagID[j] {
+		for _, t := range m.tags(j) {
 			counts[fTag][t]++
 		}
 	}
