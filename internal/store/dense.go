@@ -99,30 +99,32 @@ func (m *memIndex) colToksOf(e *entry) colToks {
 	return ct
 }
 
-// tagPack is a product's interned tags when they fit; else n is tooLong
-// and memIndex.tagID has them.
-type tagPack struct {
-	n   uint32
-	ids [5]uint32
+// facRec is a product's interned facet values and, when they fit, its
+// interned tags (else nTag is tooLong and memIndex.tagID has them): what
+// filters and facet counts read of each match, in 32 bytes.
+type facRec struct {
+	fac  [fTag]uint32
+	nTag uint32
+	tags [3]uint32
 }
 
-func packTags(tags []uint32) tagPack {
-	var p tagPack
-	if len(tags) > len(p.ids) {
-		p.n = tooLong
-		return p
+func newFacRec(fac [fTag]uint32, tags []uint32) facRec {
+	r := facRec{fac: fac}
+	if len(tags) > len(r.tags) {
+		r.nTag = tooLong
+		return r
 	}
-	p.n = uint32(copy(p.ids[:], tags))
-	return p
+	r.nTag = uint32(copy(r.tags[:], tags))
+	return r
 }
 
 // tags returns position i's interned tags.
 func (m *memIndex) tags(i int32) []uint32 {
-	p := &m.tagPk[i]
-	if p.n == tooLong {
+	r := &m.rec[i]
+	if r.nTag == tooLong {
 		return m.tagID[i]
 	}
-	return p.ids[:p.n]
+	return r.tags[:r.nTag]
 }
 
 // scoreTerm is a query term resolved against the vocab.

@@ -24,14 +24,14 @@ import (
 // search sees the index and the tables at the same commit.
 type memIndex struct {
 	mu  sync.RWMutex
-	all []*entry       // every product, densely
-	fac [][fTag]uint32 // all[i]'s interned facet values, densely, for scans
+	all []*entry // every product, densely
+	rec []facRec // all[i]'s interned facet values and tags, densely, for scans
 	// all[i]'s token masks and name key, densely: scoring and ordering
 	// thousands of matches reads these, not the scattered entries.
 	masks   [][4]uint64
+	anyMask []uint64 // the masks ORed: no bit of a term, no term in any weighted column
 	nameKey []uint64
 	tagID   [][]uint32    // all[i]'s interned tags
-	tagPk   []tagPack     // the same, dense, when they fit
 	toks    []colToks     // all[i]'s weighted columns as vocab ids, dense
 	vocab   vocab         // the tokens of the weighted columns
 	pos     map[int64]int // rowid -> index in all
@@ -187,6 +187,10 @@ func newEntry(rowid int64, id, name, domain, owner, state, sensitivity, complian
 	return e
 }
 
+func anyMask(masks [4]uint64) uint64 {
+	return masks[0] | masks[1] | masks[2] | masks[3]
+}
+
 // tokenBit maps a token to one of 64 bits by its first two bytes, which
 // every token a term matches (exactly, or as a prefix of at least two
 // bytes) shares with it.
@@ -311,22 +315,22 @@ func (m *memIndex) put(e *entry, text []string) {
 			m.lenSum[c] -= len(m.all[i].cols[c])
 		}
 		for f := range fTag {
-			m.unlist(f, m.fac[i][f], int32(i))
+			m.unlist(f, m.rec[i].fac[f], int32(i))
 		}
 		for _, t := range m.tagID[i] {
 			m.unlist(fTag, t, int32(i))
 		}
-		m.all[i], m.fac[i], m.tagID[i], m.masks[i], m.nameKey[i] = e, fac, tags, e.masks, e.nameKey
-		m.tagPk[i], m.toks[i] = packTags(tags), m.colToksOf(e)
+		m.all[i], m.rec[i], m.tagID[i], m.masks[i], m.nameKey[i] = e, newFacRec(fac, tags), tags, e.masks, e.nameKey
+		m.toks[i], m.anyMask[i] = m.colToksOf(e), anyMask(e.masks)
 	} else {
 		m.pos[e.rowid] = len(m.all)
 		m.all = append(m.all, e)
-		m.fac = append(m.fac, fac)
+		m.rec = append(m.rec, newFacRec(fac, tags))
 		m.tagID = append(m.tagID, tags)
 		m.masks = append(m.masks, e.masks)
 		m.nameKey = append(m.nameKey, e.nameKey)
-		m.tagPk = append(m.tagPk, packTags(tags))
 		m.toks = append(m.toks, m.colToksOf(e))
+		m.anyMask = append(m.anyMask, anyMask(e.masks))
 	}
 	i := int32(m.pos[e.rowid])
 	for f := range fTag {
@@ -450,6 +454,17 @@ func queryTerms(text string) []term {
 // column's weight, or otherWeight when the term only occurs in the long
 // columns (description, ports, fields).
 func (m *memIndex) score(i int32, terms []scoreTerm, n int) float64 {
+	hit, all := false, m.anyMask[i]
+	for k := range terms {
+		hit = hit || all&terms[k].bit != 0
+	}
+	if !hit { // no term in any weighted column: otherWeight for each
+		var s float64
+		for range terms {
+			s += otherWeight
+		}
+		return s
+	}
 	ct := &m.toks[i]
 	if ct.n[0] == tooLong {
 		return m.scoreSlow(i, terms, n)

@@ -214,7 +214,7 @@ func (m *memIndex) browse(f *filter) []int32 {
 
 // accepts reports whether product i of the index passes the filter.
 func (f *filter) accepts(m *memIndex, i int) bool {
-	fac := &m.fac[i]
+	fac := &m.rec[i].fac
 	for k := range fTag {
 		if f[k] != nil && !f[k][fac[k]] {
 			return false
@@ -442,7 +442,7 @@ func (m *memIndex) countFacets(matched []int32) map[string][]FacetCount {
 		counts[i] = make([]int, len(m.dicts[i].vals))
 	}
 	for _, j := range matched {
-		fac := &m.fac[j]
+		fac := &m.rec[j].fac
 		for i := range fTag {
 			counts[i][fac[i]]++
 		}
