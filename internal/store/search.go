@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/meshbone/meshbone/pkg/events"
@@ -161,8 +162,9 @@ func (p *SearchParams) compile(m *memIndex) *filter {
 
 // browse returns the positions of the products that pass f: the products
 // of the filtered facet with the fewest, checked against the other
-// filters. The caller holds the read lock.
-func (m *memIndex) browse(f *filter) []int32 {
+// filters; in buf's array when it is large enough. The caller holds the
+// read lock.
+func (m *memIndex) browse(f *filter, buf []int32) []int32 {
 	best, size := -1, len(m.all)
 	for k, vals := range f {
 		if vals == nil {
@@ -181,7 +183,7 @@ func (m *memIndex) browse(f *filter) []int32 {
 	var cand []int32
 	switch {
 	case best < 0:
-		cand = make([]int32, len(m.all))
+		cand = slices.Grow(buf[:0], len(m.all))[:len(m.all)]
 		for i := range cand {
 			cand[i] = int32(i)
 		}
@@ -203,7 +205,7 @@ func (m *memIndex) browse(f *filter) []int32 {
 			cand = slices.Compact(cand)
 		}
 	}
-	out := make([]int32, 0, len(cand))
+	out := slices.Grow(buf[:0], len(cand))
 	for _, i := range cand {
 		if f.accepts(m, int(i)) {
 			out = append(out, i)
@@ -265,12 +267,17 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	s.idx.mu.RLock()
 	defer s.idx.mu.RUnlock()
 	flt := p.compile(s.idx)
-	var matched []int32 // indexes into s.idx.all
+	// matched (indexes into s.idx.all) lives in a pooled buffer: nothing
+	// of the result refers to it.
+	buf := matchBufs.Get().(*[]int32)
+	defer func() { matchBufs.Put(buf) }()
+	var matched []int32
 	if match == "" {
-		matched = s.idx.browse(flt)
-	} else if matched, err = s.match(ctx, p.Query, match, flt); err != nil {
+		matched = s.idx.browse(flt, *buf)
+	} else if matched, err = s.match(ctx, p.Query, match, flt, *buf); err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
+	*buf = matched[:0]
 	res.Total = len(matched)
 	res.Facets = s.idx.countFacets(matched)
 	from := (p.Page - 1) * p.Size
@@ -289,6 +296,9 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	return res, nil
 }
 
+// matchBufs holds the buffers of searches' matches.
+var matchBufs = sync.Pool{New: func() any { return new([]int32) }}
+
 // MaxExotic is how many products with text the in-memory matcher cannot
 // tokenize (see textIndex) a search checks with FTS5 one rowid at a time;
 // beyond it, FTS5 answers the whole match.
@@ -299,8 +309,8 @@ const maxExotic = 64
 // answers, with FTS5 checking the exotic products; FTS5 alone answers the
 // queries the matcher cannot read and catalogs with many exotic products.
 // The caller holds the index's read lock.
-func (s *Store) match(ctx context.Context, text, match string, flt *filter) ([]int32, error) {
-	var matched []int32
+func (s *Store) match(ctx context.Context, text, match string, flt *filter, buf []int32) ([]int32, error) {
+	matched := buf[:0]
 	accept := func(i int32) {
 		if flt.accepts(s.idx, int(i)) {
 			matched = append(matched, i)
@@ -311,7 +321,10 @@ func (s *Store) match(ctx context.Context, text, match string, flt *filter) ([]i
 	if !ok || len(x.exotic) > maxExotic {
 		return matched, s.ftsMatch(ctx, match, nil, accept)
 	}
-	for _, i := range x.match(q, len(s.idx.all)) {
+	// Filtered in place: accept writes no further than it has read.
+	got := x.match(q, len(s.idx.all), buf)
+	matched = got[:0]
+	for _, i := range got {
 		accept(i)
 	}
 	if len(x.exotic) == 0 {

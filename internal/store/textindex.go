@@ -340,9 +340,9 @@ func (x *textIndex) compile(text string) (textQuery, bool) {
 }
 
 // match returns the sorted positions of the non-exotic products holding
-// every token of q (the last as a prefix if q says so). The caller holds
-// the read lock.
-func (x *textIndex) match(q textQuery, n int) []int32 {
+// every token of q (the last as a prefix if q says so), in buf's array
+// when it is large enough. The caller holds the read lock.
+func (x *textIndex) match(q textQuery, n int, buf []int32) []int32 {
 	lists := make([][]int32, 0, len(q.toks))
 	for i, t := range q.toks {
 		if i == len(q.toks)-1 && q.prefix {
@@ -356,7 +356,7 @@ func (x *textIndex) match(q textQuery, n int) []int32 {
 		lists = append(lists, x.post[id])
 	}
 	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
-	out := slices.Clone(lists[0])
+	out := append(buf[:0], lists[0]...)
 	for _, l := range lists[1:] {
 		if len(out) == 0 {
 			break

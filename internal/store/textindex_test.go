@@ -79,7 +79,7 @@ func TestTextIndexMatchesFTS5(t *testing.T) {
 				if err := s.ftsMatch(ctx, match, nil, func(i int32) { want = append(want, i) }); err != nil {
 					return err
 				}
-				got, err := s.match(ctx, text, match, &f)
+				got, err := s.match(ctx, text, match, &f, nil)
 				if err != nil {
 					return err
 				}
