@@ -55,9 +55,10 @@ func (v *vocab) finish() {
 	v.sorted, v.fresh = append(append(merged, v.sorted[i:]...), v.fresh[j:]...), v.fresh[:0]
 }
 
-// prefixed returns a set (bit per id) of the tokens starting with p.
+// prefixed returns a set (bit per id) of the tokens starting with p; give
+// it back with putBits.
 func (v *vocab) prefixed(p string) []uint64 {
-	set := make([]uint64, (len(v.terms)+63)/64)
+	set := getBits((len(v.terms) + 63) / 64)
 	lo, _ := slices.BinarySearchFunc(v.sorted, p, func(id uint32, p string) int { return strings.Compare(v.terms[id], p) })
 	for _, id := range v.sorted[lo:] {
 		if !strings.HasPrefix(v.terms[id], p) {
@@ -137,7 +138,16 @@ type scoreTerm struct {
 
 const noToken = ^uint32(0)
 
-// scoreTerms resolves terms; the caller holds the read lock.
+func releaseTerms(terms []scoreTerm) {
+	for _, t := range terms {
+		if t.set != nil {
+			putBits(t.set)
+		}
+	}
+}
+
+// scoreTerms resolves terms; the caller holds the read lock, and gives
+// the terms back with releaseTerms when done.
 func (m *memIndex) scoreTerms(terms []term) []scoreTerm {
 	out := make([]scoreTerm, len(terms))
 	for k, t := range terms {

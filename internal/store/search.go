@@ -288,6 +288,7 @@ func (s *Store) Search(ctx context.Context, p SearchParams) (*SearchResult, erro
 	if match != "" {
 		terms, total := s.idx.scoreTerms(queryTerms(p.Query)), len(s.idx.all)
 		page = topN(s.idx, matched, from+p.Size, func(i int32) float64 { return s.idx.score(i, terms, total) })
+		releaseTerms(terms)
 	} else {
 		page = topN(s.idx, matched, from+p.Size, func(int32) float64 { return 0 })
 	}

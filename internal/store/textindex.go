@@ -380,13 +380,18 @@ func (x *textIndex) prefixed(p string, n int) []int32 {
 	case 1:
 		return x.post[x.sorted[lo]]
 	}
-	set := make([]uint64, (n+63)/64)
+	set := getBits((n + 63) / 64)
+	defer putBits(set)
 	for _, id := range x.sorted[lo:hi] {
 		for _, pos := range x.post[id] {
 			set[pos>>6] |= 1 << (pos & 63)
 		}
 	}
-	var out []int32
+	count := 0
+	for _, b := range set {
+		count += bits.OnesCount64(b)
+	}
+	out := make([]int32, 0, count)
 	for w, b := range set {
 		for b != 0 {
 			out = append(out, int32(w*64+bits.TrailingZeros64(b)))
@@ -394,6 +399,23 @@ func (x *textIndex) prefixed(p string, n int) []int32 {
 		}
 	}
 	return out
+}
+
+// bitSets pools the zeroed bit sets of searches.
+var bitSets sync.Pool
+
+// getBits returns a zeroed bit set of n words; give it back with putBits.
+func getBits(n int) []uint64 {
+	if p, ok := bitSets.Get().(*[]uint64); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]uint64, n, n+n/4) // room for growth: fewer misses
+}
+
+// putBits zeroes set and pools it.
+func putBits(set []uint64) {
+	clear(set)
+	bitSets.Put(&set)
 }
 
 // intersect keeps in a (sorted) the elements also in b (sorted), in place.
