@@ -172,17 +172,24 @@ func (s *Service) handleApply(w http.ResponseWriter, r *http.Request, a *auditIn
 	return http.StatusCreated, res, nil
 }
 
-func (s *Service) handleDeprecate(w http.ResponseWriter, r *http.Request, a *auditInfo) (int, any, error) {
+// authorizeProduct authenticates the request and checks its principal may
+// act on the product named in the path; it returns the principal and the id.
+func (s *Service) authorizeProduct(r *http.Request, a *auditInfo) (principal, string, error) {
 	p, err := s.authenticate(r, a)
 	if err != nil {
-		return 0, nil, err
+		return p, "", err
 	}
 	id := r.PathValue("id")
 	domain, err := checkID(id)
 	if err != nil {
-		return 0, nil, err
+		return p, "", err
 	}
-	if err := authorize(p, domain); err != nil {
+	return p, id, authorize(p, domain)
+}
+
+func (s *Service) handleDeprecate(w http.ResponseWriter, r *http.Request, a *auditInfo) (int, any, error) {
+	p, id, err := s.authorizeProduct(r, a)
+	if err != nil {
 		return 0, nil, err
 	}
 	var req DeprecateRequest
@@ -202,16 +209,8 @@ func (s *Service) handleDeprecate(w http.ResponseWriter, r *http.Request, a *aud
 }
 
 func (s *Service) handleRetire(w http.ResponseWriter, r *http.Request, a *auditInfo) (int, any, error) {
-	p, err := s.authenticate(r, a)
+	p, id, err := s.authorizeProduct(r, a)
 	if err != nil {
-		return 0, nil, err
-	}
-	id := r.PathValue("id")
-	domain, err := checkID(id)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := authorize(p, domain); err != nil {
 		return 0, nil, err
 	}
 	var req RetireRequest
