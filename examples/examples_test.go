@@ -6,11 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/meshbone/meshbone/examples"
-	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/internal/registrar/registrartest"
 	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 	"github.com/meshbone/meshbone/pkg/product"
@@ -79,56 +78,15 @@ func TestExamplesParseAndValidate(t *testing.T) {
 func TestExamplesRegister(t *testing.T) {
 	env := testkit.New(t)
 	t.Logf("examples on %s", env.Backend)
-	tokens := map[string]string{}
-	var entries []registrar.Token
-	for _, domain := range []string{"sales", "marketing", "finance", "product"} {
-		tok, err := registrar.NewToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[domain] = tok
-		entries = append(entries, registrar.Token{SHA256: registrar.HashToken(tok), Principal: domain + "-team", Domain: domain, Role: registrar.RoleDomainOwner})
-	}
-	tokenFile := filepath.Join(t.TempDir(), "tokens.yaml")
-	if err := registrar.WriteTokenFile(tokenFile, entries); err != nil {
-		t.Fatal(err)
-	}
-	opts := registrar.DefaultOptions()
-	opts.Kafka = kafka.Config{Brokers: env.Brokers, TopicPrefix: env.Prefix, RegistryURL: env.Registry}
-	opts.Listen, opts.TokenFile = "127.0.0.1:0", tokenFile
-	svc, err := registrar.New(opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("registrar did not stop")
-		}
-	})
-	env.Eventually(func() bool {
-		resp, err := http.Get(svc.URL() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "registrar ready")
+	url, tokens := registrartest.Start(t, env, "sales", "marketing", "finance", "product")
+	ctx := context.Background()
 
 	ds, err := examples.Descriptors()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
-		cl := &registrar.Client{URL: svc.URL(), Token: tokens[d.Metadata.Domain]}
+		cl := &registrar.Client{URL: url, Token: tokens[d.Metadata.Domain]}
 		res, err := cl.Apply(ctx, d)
 		if err != nil {
 			t.Fatalf("%s: %v", d.ID(), err)
@@ -138,7 +96,7 @@ func TestExamplesRegister(t *testing.T) {
 		}
 	}
 	// Another domain's token may not touch them.
-	cl := &registrar.Client{URL: svc.URL(), Token: tokens["product"]}
+	cl := &registrar.Client{URL: url, Token: tokens["product"]}
 	if _, err := cl.Apply(ctx, ds[0]); err == nil {
 		t.Fatalf("product's token registered %s", ds[0].ID())
 	} else if ae, ok := err.(*registrar.APIError); !ok || ae.Status != http.StatusForbidden {

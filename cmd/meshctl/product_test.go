@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/internal/registrar/registrartest"
 	"github.com/meshbone/meshbone/internal/testkit"
 )
 
@@ -21,51 +19,7 @@ func startRegistrar(t *testing.T, domains ...string) (string, map[string]string)
 	t.Helper()
 	env := testkit.New(t)
 	t.Logf("meshctl product on %s", env.Backend)
-	tokens := map[string]string{}
-	var entries []registrar.Token
-	for _, d := range domains {
-		tok, err := registrar.NewToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[d] = tok
-		e := registrar.Token{SHA256: registrar.HashToken(tok), Principal: d + "-cli", Domain: d, Role: registrar.RoleDomainOwner}
-		if d == "governance" {
-			e.Domain, e.Role = "", registrar.RoleGovernance
-		}
-		entries = append(entries, e)
-	}
-	file := filepath.Join(t.TempDir(), "tokens.yaml")
-	if err := registrar.WriteTokenFile(file, entries); err != nil {
-		t.Fatal(err)
-	}
-	opts := registrar.DefaultOptions()
-	opts.Kafka = kafka.Config{Brokers: env.Brokers, TopicPrefix: env.Prefix, RegistryURL: env.Registry}
-	opts.Listen, opts.TokenFile = "127.0.0.1:0", file
-	svc, err := registrar.New(opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("registrar did not stop")
-		}
-	})
-	env.Eventually(func() bool {
-		resp, err := http.Get(svc.URL() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "registrar ready")
-	return svc.URL(), tokens
+	return registrartest.Start(t, env, domains...)
 }
 
 // meshctl runs the command line in-process and returns its output.
