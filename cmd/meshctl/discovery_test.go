@@ -49,22 +49,7 @@ func startIndexer(t *testing.T, evs func(env *testkit.Env) []events.Event) disco
 			t.Error("indexer did not stop")
 		}
 	})
-	codec := events.NewCodec(env.RegistryClient(), env.Topics)
-	cl := env.Client()
-	wait := map[string]map[int32]int64{}
-	for _, ev := range evs(env) {
-		r, err := codec.Encode(ctx, ev, "/domains/test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if wait[r.Topic] == nil {
-			wait[r.Topic] = map[int32]int64{}
-		}
-		wait[r.Topic][r.Partition] = r.Offset
-	}
+	wait := env.ProduceEvents(evs(env)...)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	if !ix.WaitFor(wctx, wait) {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // DefaultWait bounds every wait in the kit.
@@ -56,4 +58,30 @@ func (e *Env) Eventually(cond func() bool, msg string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ProduceEvents encodes evs with the mesh contracts (CloudEvents source
+// /domains/test), produces them one by one, and returns the offset of the
+// last record per topic and partition: what a consumer must reach to have
+// seen them all.
+func (e *Env) ProduceEvents(evs ...events.Event) map[string]map[int32]int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	codec := events.NewCodec(e.RegistryClient(), e.Topics)
+	cl := e.Client()
+	last := map[string]map[int32]int64{}
+	for _, ev := range evs {
+		r, err := codec.Encode(ctx, ev, "/domains/test")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			e.t.Fatal(err)
+		}
+		if last[r.Topic] == nil {
+			last[r.Topic] = map[int32]int64{}
+		}
+		last[r.Topic][r.Partition] = r.Offset
+	}
+	return last
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
-	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // Environment of the browser test.
@@ -58,22 +57,7 @@ func startMesh(t *testing.T) string {
 		}
 	})
 	id := int32(ss.ID)
-	codec := events.NewCodec(env.RegistryClient(), env.Topics)
-	cl := env.Client()
-	wait := map[string]map[int32]int64{}
-	for _, ev := range storetest.Mesh(&id) {
-		r, err := codec.Encode(ctx, ev, "/domains/test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if wait[r.Topic] == nil {
-			wait[r.Topic] = map[int32]int64{}
-		}
-		wait[r.Topic][r.Partition] = r.Offset
-	}
+	wait := env.ProduceEvents(storetest.Mesh(&id)...)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	if !ix.WaitFor(wctx, wait) {
