@@ -23,19 +23,7 @@ func TestDenseMatchesEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	topics := events.MeshTopics("")
-	off := int64(0)
-	apply := func(evs ...events.Event) {
-		t.Helper()
-		b := Batch{}
-		for _, ev := range evs {
-			off++
-			b.Records = append(b.Records, Record{Topic: topics.For(ev.Kind()), Offset: off, Event: ev})
-		}
-		if _, err := s.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apply := applier(t, ctx, s)
 	stream := storetest.NewStream(300, 9)
 	for range 4 {
 		var evs []events.Event

@@ -25,19 +25,7 @@ func TestSummariesMatchTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topics := events.MeshTopics("")
-	off := int64(0)
-	apply := func(evs ...events.Event) {
-		t.Helper()
-		b := Batch{}
-		for _, ev := range evs {
-			off++
-			b.Records = append(b.Records, Record{Topic: topics.For(ev.Kind()), Offset: off, Event: ev})
-		}
-		if _, err := s.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apply := applier(t, ctx, s)
 	stream := storetest.NewStream(200, 5)
 	for range 6 {
 		var evs []events.Event
