@@ -15,7 +15,8 @@
 #   scripts/kafka.sh start            fresh broker; waits until it answers; prints host:port last on stdout
 #   scripts/kafka.sh stop             stop it (idempotent)
 #   scripts/kafka.sh status           exit 0 iff running and answering a metadata request
-#   scripts/kafka.sh run -- CMD...    start, run CMD with MESH_TEST_KAFKA=host:port, stop; exits with CMD's status
+#   scripts/kafka.sh run -- CMD...    start, run CMD with MESH_TEST_KAFKA=host:port (and the broker's
+#                                     MESH_KAFKA_PID), stop; exits with CMD's status
 #   scripts/kafka.sh tool CLASS ARGS  run a Kafka CLI class against the cache, e.g.
 #                                     org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:19092 --list
 #
@@ -245,7 +246,7 @@ case $cmd in
     trap 'exit 130' INT
     trap 'exit 143' TERM
     start
-    export MESH_TEST_KAFKA=$ADDR
+    export MESH_TEST_KAFKA=$ADDR MESH_KAFKA_PID=$(pid)
     status=0
     "$@" || status=$?
     exit "$status"

@@ -160,7 +160,7 @@ func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, 
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	start := time.Now()
+	start, cpu := time.Now(), startCPU()
 	go func() { done <- s.Run(rctx) }()
 	deadline := time.After(10 * time.Minute)
 	for s.Judged() < int64(n) {
@@ -176,7 +176,9 @@ func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, 
 		}
 	}
 	elapsed := time.Since(start)
+	self, broker := cpu.perRecord(n)
 	cancel()
+	fmt.Printf("  [governor] %.0f events/s, CPU µs/event: this process %.1f, broker %.1f\n", float64(n)/elapsed.Seconds(), self, broker)
 	if err := <-done; err != nil {
 		return 0, 0, err
 	}
@@ -218,7 +220,7 @@ func govRawLoop(ctx context.Context, env *Env, topics events.Topics, n int) (flo
 	if err != nil {
 		return 0, err
 	}
-	start := time.Now()
+	start, cpu := time.Now(), startCPU()
 	sess, err := kgo.NewGroupTransactSession(
 		kgo.SeedBrokers(env.Brokers...),
 		kgo.ConsumerGroup(group),
@@ -262,7 +264,10 @@ func govRawLoop(ctx context.Context, env *Env, topics events.Topics, n int) (flo
 			done += len(recs)
 		}
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	rate := float64(n) / time.Since(start).Seconds()
+	self, broker := cpu.perRecord(n)
+	fmt.Printf("  [raw loop] %.0f events/s, CPU µs/event: this process %.1f, broker %.1f\n", rate, self, broker)
+	return rate, nil
 }
 
 func govMedian(v []float64) float64 {

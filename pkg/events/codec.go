@@ -27,14 +27,13 @@ type Codec struct {
 	// readers holds each kind's contract as this binary knows it.
 	readers map[Kind]avro.Schema
 
-	// serde encodes each kind with the id its contract was registered under;
-	// registered on first Encode (regMu guards the one-time registration).
-	serde      *sr.Serde
+	// enc encodes each kind with the id its contract was registered under;
+	// set on first Encode (regMu guards the one-time registration, ready
+	// publishes it).
+	enc        [KindAudit + 1]encoder
 	regMu      sync.Mutex
 	registered bool
-	ready      atomic.Bool // registered, readable without the lock
-	// sizeHint is the capacity to allocate for each kind's next value.
-	sizeHint map[Kind]*atomic.Int64
+	ready      atomic.Bool
 
 	// decoders maps writer schema id -> kind -> schema to decode with (the
 	// reader itself when the writer is identical, else the resolution of the
@@ -49,8 +48,6 @@ func NewCodec(reg *sr.Client, topics Topics) *Codec {
 		reg:      reg,
 		topics:   topics,
 		readers:  make(map[Kind]avro.Schema, len(Kinds)),
-		serde:    sr.NewSerde(),
-		sizeHint: make(map[Kind]*atomic.Int64, len(Kinds)),
 		decoders: make(map[int]map[Kind]avro.Schema),
 	}
 	for _, k := range Kinds {
@@ -90,12 +87,13 @@ func (c *Codec) Register(ctx context.Context) error {
 			return fmt.Errorf("events: register schema %s: %w", subject, err)
 		}
 		schema := c.readers[k]
-		encode := func(b []byte, v any) ([]byte, error) { return appendAvro(b, schema, v) }
+		e := &c.enc[k]
+		e.header[0] = 0 // Confluent wire format: magic byte, then the schema id
+		binary.BigEndian.PutUint32(e.header[1:], uint32(id))
+		e.body = func(b []byte, ev Event) ([]byte, error) { return appendAvro(b, schema, ev) }
 		if k == KindQuality {
-			encode = func(b []byte, v any) ([]byte, error) { return appendQuality(b, v.(*QualityEvent)) }
+			e.body = func(b []byte, ev Event) ([]byte, error) { return appendQuality(b, ev.(*QualityEvent)) }
 		}
-		c.serde.Register(id, k.newEvent(), sr.AppendEncodeFn(encode))
-		c.sizeHint[k] = &atomic.Int64{}
 		c.setDecoder(id, k, schema)
 	}
 	c.registered = true
@@ -119,27 +117,44 @@ func appendAvro(b []byte, s avro.Schema, v any) ([]byte, error) {
 	return append(b, w.Buffer()...), nil
 }
 
+// encoder appends the wire-format values of one kind: the Confluent header
+// (magic byte 0, the id the contract was registered under), then the Avro
+// body.
+type encoder struct {
+	header   [5]byte
+	body     func([]byte, Event) ([]byte, error)
+	sizeHint atomic.Int64 // bytes to allocate for a fresh value of the kind
+}
+
+func (e *encoder) append(b []byte, ev Event) ([]byte, error) {
+	return e.body(append(b, e.header[:]...), ev)
+}
+
 // Encode validates ev and builds its record: topic from the kind, key = the
 // product id, value in the Confluent wire format, CloudEvents headers with
-// the given source. An invalid event returns a *ValidationError.
+// the given source ("/domains/<the event's domain>" when empty). An invalid
+// event returns a *ValidationError. The record is the caller's.
 func (c *Codec) Encode(ctx context.Context, ev Event, source string) (*kgo.Record, error) {
-	if err := ev.Validate(); err != nil {
+	rb := new(recordBuf)
+	if err := c.encodeInto(ctx, rb, ev, source); err != nil {
 		return nil, err
+	}
+	return &rb.r, nil
+}
+
+// encodeInto is Encode into rb, reusing its buffer.
+func (c *Codec) encodeInto(ctx context.Context, rb *recordBuf, ev Event, source string) error {
+	if err := ev.Validate(); err != nil {
+		return err
 	}
 	if err := c.Register(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	hint := c.sizeHint[ev.Kind()]
-	r, err := newRecord(ev, c.topics.For(ev.Kind()), source, int(hint.Load()), func(b []byte) ([]byte, error) {
-		return c.serde.AppendEncode(b, ev)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("events: encode %s %s: %w", ev.Kind(), ev.ID(), err)
+	k := ev.Kind()
+	if err := rb.fill(ev, c.topics.For(k), source, &c.enc[k]); err != nil {
+		return fmt.Errorf("events: encode %s %s: %w", k, ev.ID(), err)
 	}
-	if n := int64(len(r.Value)); n > hint.Load() {
-		hint.Store(n + n/4) // room to grow without reallocating next time
-	}
-	return r, nil
+	return nil
 }
 
 // Decode decodes a record of a mesh event topic. Errors are *DecodeError,

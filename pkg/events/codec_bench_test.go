@@ -26,6 +26,27 @@ func BenchmarkEncodeQuality(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeQualityReused is the Publisher's path: the record and its
+// buffer are refilled.
+func BenchmarkEncodeQualityReused(b *testing.B) {
+	reg := srfake.New()
+	defer reg.Close()
+	cl, _ := sr.NewClient(sr.URLs(reg.URL()))
+	c := NewCodec(cl, MeshTopics(""))
+	ev := sampleEvents()[1]
+	ctx := context.Background()
+	var rb recordBuf
+	if err := c.encodeInto(ctx, &rb, ev, ""); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.encodeInto(ctx, &rb, ev, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkHambaQuality(b *testing.B) {
 	s := NewCodec(nil, MeshTopics("")).Schema(KindQuality)
 	ev := sampleEvents()[1]

@@ -110,49 +110,70 @@ var (
 	contentTypeValue = []byte(ContentTypeAvro)
 )
 
-// newRecord builds the record of ev: key, CloudEvents headers and the value
-// that encode appends. It runs for every published event, so the record and
-// its headers share one allocation, and the key, the per-event header values
-// and the value share another.
-func newRecord(ev Event, topic, source string, valueHint int, encode func([]byte) ([]byte, error)) (*kgo.Record, error) {
+// recordBuf is what encoding an event builds: the record, its CloudEvents
+// headers, and one buffer holding the key, the per-event header values and
+// the value. The Publisher reuses them through a pool; Codec.Encode hands a
+// fresh one to its caller.
+type recordBuf struct {
+	r   kgo.Record
+	h   [7]kgo.RecordHeader
+	buf []byte
+}
+
+// fill builds the record of ev into rb, reusing rb's buffer: topic, key =
+// ev.Key(), CloudEvents headers (source "/domains/<domain of ev>" when source
+// is empty), and the value that enc appends. Every field of the record is
+// reset, so a record franz-go has already stamped can be filled again.
+func (rb *recordBuf) fill(ev Event, topic, source string, enc *encoder) error {
 	id, ceType, key := ev.ID(), ev.CEType(), ev.Key()
-	buf := make([]byte, 0, 2*len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+valueHint)
-	cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
-	buf = append(buf, key...)
-	keyv := cut(0)
-	n := len(buf)
-	buf = append(buf, id...)
-	idv := cut(n)
-	n = len(buf)
-	buf = append(buf, source...)
-	srcv := cut(n)
-	n = len(buf)
-	buf = append(buf, ceType...)
-	typev := cut(n)
-	n = len(buf)
-	buf = appendTime(buf, ev.Time())
-	timev := cut(n)
-	n = len(buf)
-	buf = append(buf, key...)
-	subjv := cut(n)
-	n = len(buf)
-	buf, err := encode(buf)
-	if err != nil {
-		return nil, err
+	if rb.buf == nil {
+		rb.buf = make([]byte, 0, 2*len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+int(enc.sizeHint.Load()))
 	}
-	rh := &struct {
-		r kgo.Record
-		h [7]kgo.RecordHeader
-	}{}
-	rh.h = [7]kgo.RecordHeader{
+	buf := rb.buf[:0]
+	// Offsets, not slices, until the buffer stops growing.
+	var at [7]int
+	buf = append(buf, key...)
+	at[0] = len(buf)
+	buf = append(buf, id...)
+	at[1] = len(buf)
+	if source == "" {
+		buf = append(buf, "/domains/"...)
+		buf = append(buf, domainOf(ev)...)
+	} else {
+		buf = append(buf, source...)
+	}
+	at[2] = len(buf)
+	buf = append(buf, ceType...)
+	at[3] = len(buf)
+	buf = appendTime(buf, ev.Time())
+	at[4] = len(buf)
+	buf = append(buf, key...)
+	at[5] = len(buf)
+	buf, err := enc.append(buf, ev)
+	if err != nil {
+		return err
+	}
+	at[6] = len(buf)
+	rb.buf = buf
+	if n := int64(at[6] - at[5]); n > enc.sizeHint.Load() {
+		enc.sizeHint.Store(n + n/4) // room to grow without reallocating next time
+	}
+	cut := func(i int) []byte {
+		from := 0
+		if i > 0 {
+			from = at[i-1]
+		}
+		return buf[from:at[i]:at[i]]
+	}
+	rb.h = [7]kgo.RecordHeader{
 		{Key: HeaderSpecVersion, Value: specVersionValue},
-		{Key: HeaderID, Value: idv},
-		{Key: HeaderSource, Value: srcv},
-		{Key: HeaderType, Value: typev},
-		{Key: HeaderTime, Value: timev},
-		{Key: HeaderSubject, Value: subjv},
+		{Key: HeaderID, Value: cut(1)},
+		{Key: HeaderSource, Value: cut(2)},
+		{Key: HeaderType, Value: cut(3)},
+		{Key: HeaderTime, Value: cut(4)},
+		{Key: HeaderSubject, Value: cut(5)},
 		{Key: HeaderContentType, Value: contentTypeValue},
 	}
-	rh.r = kgo.Record{Topic: topic, Key: keyv, Value: buf[n:len(buf):len(buf)], Headers: rh.h[:]}
-	return &rh.r, nil
+	rb.r = kgo.Record{Topic: topic, Key: cut(0), Value: cut(6), Headers: rb.h[:]}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -51,11 +52,12 @@ func (p *Publisher) Client() *kgo.Client { return p.cl }
 // Publish sends ev and waits until Kafka acknowledged it. An invalid event
 // returns a *ValidationError (errors.Is ErrInvalidEvent) and sends nothing.
 func (p *Publisher) Publish(ctx context.Context, ev Event) error {
-	r, err := p.record(ctx, ev)
-	if err != nil {
+	pd := pendings.Get().(*pending)
+	defer pd.release()
+	if err := p.codec.encodeInto(ctx, &pd.recordBuf, ev, p.source); err != nil {
 		return err
 	}
-	if err := p.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+	if err := p.cl.ProduceSync(ctx, &pd.r).FirstErr(); err != nil {
 		return fmt.Errorf("events: publish %s %s: %w", ev.Kind(), ev.ID(), err)
 	}
 	return nil
@@ -65,21 +67,50 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 // the event is invalid or cannot be encoded (and then sends nothing and never
 // calls done); otherwise done, if not nil, is called with the outcome once
 // Kafka answers. Flush waits for every outstanding event.
+//
+// The SDK reuses a record once its promise has run, so producer hooks given
+// through KafkaOpts must not keep records past OnProduceRecordUnbuffered.
 func (p *Publisher) PublishAsync(ctx context.Context, ev Event, done func(error)) error {
-	r, err := p.record(ctx, ev)
-	if err != nil {
+	pd := pendings.Get().(*pending)
+	if err := p.codec.encodeInto(ctx, &pd.recordBuf, ev, p.source); err != nil {
+		pd.release()
 		return err
 	}
-	p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		if err != nil {
-			err = fmt.Errorf("events: publish %s %s: %w", ev.Kind(), ev.ID(), err)
-			p.log.Log(LogLevelWarn, "publish failed", "err", err)
-		}
-		if done != nil {
-			done(err)
-		}
-	})
+	pd.p, pd.ev, pd.done = p, ev, done
+	p.cl.Produce(ctx, &pd.r, pd.published)
 	return nil
+}
+
+// pending is an event between PublishAsync and its promise: its record and
+// what the promise needs. Pooled, so that publishing allocates only the
+// promise.
+type pending struct {
+	recordBuf
+	p    *Publisher
+	ev   Event
+	done func(error)
+}
+
+var pendings = sync.Pool{New: func() any { return new(pending) }}
+
+// release drops pd's references to the caller's values and puts it back in
+// the pool; the record and buffer are refilled by the next event.
+func (pd *pending) release() {
+	pd.p, pd.ev, pd.done, pd.r.Context = nil, nil, nil, nil
+	pendings.Put(pd)
+}
+
+// published is PublishAsync's promise.
+func (pd *pending) published(_ *kgo.Record, err error) {
+	p, ev, done := pd.p, pd.ev, pd.done
+	if err != nil {
+		err = fmt.Errorf("events: publish %s %s: %w", ev.Kind(), ev.ID(), err)
+		p.log.Log(LogLevelWarn, "publish failed", "err", err)
+	}
+	pd.release()
+	if done != nil {
+		done(err)
+	}
 }
 
 // Flush waits until every event published so far has been acknowledged or
@@ -92,14 +123,6 @@ func (p *Publisher) Close() {
 		_ = p.cl.Flush(context.Background())
 		p.cl.Close()
 	}
-}
-
-func (p *Publisher) record(ctx context.Context, ev Event) (*kgo.Record, error) {
-	source := p.source
-	if source == "" {
-		source = DomainSource(domainOf(ev))
-	}
-	return p.codec.Encode(ctx, ev, source)
 }
 
 // domainOf returns the domain an event is about: the product's domain, or the

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -60,10 +61,12 @@ func TestHeaders(t *testing.T) {
 		t.Error("GetHeader found a missing key")
 	}
 	ev := sampleEvents()[0]
-	r, err := newRecord(ev, "t", DomainSource("sales"), 0, func(b []byte) ([]byte, error) { return append(b, "value"...), nil })
-	if err != nil || string(r.Value) != "value" {
-		t.Fatalf("newRecord: %v, value %q", err, r.Value)
+	var rb recordBuf
+	enc := &encoder{header: [5]byte{0, 0, 0, 0, 7}, body: func(b []byte, _ Event) ([]byte, error) { return append(b, "value"...), nil }}
+	if err := rb.fill(ev, "t", "", enc); err != nil || string(rb.r.Value) != "\x00\x00\x00\x00\x07value" {
+		t.Fatalf("fill: %v, value %q", err, rb.r.Value)
 	}
+	r = &rb.r
 	ce := CloudEventOf(r)
 	want := CloudEvent{SpecVersion: "1.0", ID: "e1", Source: "/domains/sales", Type: "io.meshbone.product.deprecated.v1", Time: ev.Time(), Subject: "sales.customer-orders", ContentType: "application/avro"}
 	if ce != want {
@@ -71,6 +74,20 @@ func TestHeaders(t *testing.T) {
 	}
 	if string(r.Key) != "sales.customer-orders" {
 		t.Errorf("key %q", r.Key)
+	}
+
+	// Refilling a record franz-go has stamped (the Publisher's pool does)
+	// leaves nothing of the earlier event or of the stamps.
+	r.Timestamp, r.Partition, r.Offset, r.Context = time.Now(), 2, 41, context.Background()
+	ev2 := sampleEvents()[1]
+	if err := rb.fill(ev2, "t2", "/domains/x", enc); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Timestamp.IsZero() || r.Partition != 0 || r.Offset != 0 || r.Context != nil || r.Topic != "t2" || string(r.Key) != ev2.Key() {
+		t.Errorf("refilled record kept old fields: %+v", r)
+	}
+	if ce := CloudEventOf(r); ce.ID != ev2.ID() || ce.Source != "/domains/x" || ce.Type != ev2.CEType() || ce.Subject != ev2.Key() {
+		t.Errorf("refilled headers %+v", ce)
 	}
 	for _, c := range []struct {
 		src, domain string
