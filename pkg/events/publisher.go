@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -16,6 +15,7 @@ type Publisher struct {
 	cl     *kgo.Client
 	owned  bool
 	codec  *Codec
+	slots  *slots
 	source string
 	log    Logger
 }
@@ -40,6 +40,8 @@ func NewPublisher(opts ...Opt) (*Publisher, error) {
 		}
 		p.owned = true
 	}
+	maxBuffered, _ := p.cl.OptValue(kgo.MaxBufferedRecords).(int64)
+	p.slots = newSlots(maxBuffered)
 	return p, nil
 }
 
@@ -52,7 +54,7 @@ func (p *Publisher) Client() *kgo.Client { return p.cl }
 // Publish sends ev and waits until Kafka acknowledged it. An invalid event
 // returns a *ValidationError (errors.Is ErrInvalidEvent) and sends nothing.
 func (p *Publisher) Publish(ctx context.Context, ev Event) error {
-	pd := pendings.Get().(*pending)
+	pd := p.slots.get()
 	defer pd.release()
 	if err := p.codec.encodeInto(ctx, &pd.recordBuf, ev, p.source); err != nil {
 		return err
@@ -71,7 +73,7 @@ func (p *Publisher) Publish(ctx context.Context, ev Event) error {
 // The SDK reuses a record once its promise has run, so producer hooks given
 // through KafkaOpts must not keep records past OnProduceRecordUnbuffered.
 func (p *Publisher) PublishAsync(ctx context.Context, ev Event, done func(error)) error {
-	pd := pendings.Get().(*pending)
+	pd := p.slots.get()
 	if err := p.codec.encodeInto(ctx, &pd.recordBuf, ev, p.source); err != nil {
 		pd.release()
 		return err
@@ -79,25 +81,6 @@ func (p *Publisher) PublishAsync(ctx context.Context, ev Event, done func(error)
 	pd.p, pd.ev, pd.done = p, ev, done
 	p.cl.Produce(ctx, &pd.r, pd.published)
 	return nil
-}
-
-// pending is an event between PublishAsync and its promise: its record and
-// what the promise needs. Pooled, so that publishing allocates only the
-// promise.
-type pending struct {
-	recordBuf
-	p    *Publisher
-	ev   Event
-	done func(error)
-}
-
-var pendings = sync.Pool{New: func() any { return new(pending) }}
-
-// release drops pd's references to the caller's values and puts it back in
-// the pool; the record and buffer are refilled by the next event.
-func (pd *pending) release() {
-	pd.p, pd.ev, pd.done, pd.r.Context = nil, nil, nil, nil
-	pendings.Put(pd)
 }
 
 // published is PublishAsync's promise.
