@@ -33,10 +33,12 @@ func (pd *pending) release() {
 	pd.busy.Store(false)
 }
 
-// Bounds of the slots ring.
+// Bounds of the slots ring. A slot is ~760 bytes, so a ring grown to
+// franz-go's default of 50,000 buffered records (65,536 slots) holds ~50 MB:
+// the memory those records would take anyway, kept for the next burst.
 const (
 	minSlots = 64
-	maxSlots = 1 << 15 // ~25 MB; events beyond it in flight get loose pendings
+	maxSlots = 1 << 16 // events beyond it in flight get loose pendings
 )
 
 // slots hands out pendings from a ring, in order, doubling the ring while it
