@@ -168,11 +168,15 @@ func (ps *ProductState) Compliance(now time.Time) *events.ComplianceStatus {
 type Engine struct {
 	policies atomic.Pointer[policy.Set]
 	products map[string]*ProductState
+	slots    map[string]slotNames // by policy id, see slot
 }
+
+// slotNames are a policy's two slots.
+type slotNames struct{ lifecycle, data string }
 
 // NewEngine returns an Engine judging with set and knowing nothing yet.
 func NewEngine(set *policy.Set) *Engine {
-	e := &Engine{products: map[string]*ProductState{}}
+	e := &Engine{products: map[string]*ProductState{}, slots: map[string]slotNames{}}
 	e.policies.Store(set)
 	return e
 }
@@ -314,10 +318,16 @@ func (b *Batch) Judge(items []Item) {
 		}
 	}
 	parallel(len(js), func(lo, hi int) {
+		// One array for the decisions of the chunk: the judgements
+		// slice it (a slice taken before the array grows keeps the old
+		// one, still valid).
+		var buf []policy.Decision
 		for i := lo; i < hi; i++ {
 			j := &js[i]
 			j.vars = policy.NewVars(j.in)
-			j.decisions = b.set.Evaluate(j.vars)
+			n := len(buf)
+			buf = b.set.AppendDecisions(buf, j.vars)
+			j.decisions = buf[n:len(buf):len(buf)]
 		}
 	}, nil)
 	k := 0
@@ -409,7 +419,7 @@ func (b *Batch) Freshness() {
 			EventID: cur.Watermark.EventID, Watermark: cur.Watermark.At, Now: b.now,
 		}
 		vars := policy.NewVars(in)
-		decisions := b.set.Evaluate(vars)
+		decisions := b.set.AppendDecisions(nil, vars)
 		b.count(decisions)
 		if !b.changes(cur, vars, decisions) {
 			continue
@@ -439,7 +449,19 @@ func slotClass(t policy.Trigger) string {
 	return "data"
 }
 
-func slotOf(policyID string, t policy.Trigger) string { return policyID + "@" + slotClass(t) }
+// slot returns the slot of policyID for events of trigger t,
+// "<policy id>@<class>", made once per policy id.
+func (e *Engine) slot(policyID string, t policy.Trigger) string {
+	s, ok := e.slots[policyID]
+	if !ok {
+		s = slotNames{lifecycle: policyID + "@lifecycle", data: policyID + "@data"}
+		e.slots[policyID] = s
+	}
+	if slotClass(t) == "lifecycle" {
+		return s.lifecycle
+	}
+	return s.data
+}
 
 // wantOpen says what a decision asks of its slot: open a violation (and
 // whether it reports an error) or have none.
@@ -457,7 +479,7 @@ func wantOpen(d policy.Decision) (open, errored bool) {
 func (b *Batch) changes(cur *ProductState, vars *policy.Vars, decisions []policy.Decision) bool {
 	for _, d := range decisions {
 		open, errored := wantOpen(d)
-		ov := cur.Open[slotOf(d.Policy.ID, vars.Trigger)]
+		ov := cur.Open[b.e.slot(d.Policy.ID, vars.Trigger)]
 		if (ov != nil) != open || (ov != nil && ov.Errored != errored) {
 			return true
 		}
@@ -470,9 +492,8 @@ func (b *Batch) changes(cur *ProductState, vars *policy.Vars, decisions []policy
 func (b *Batch) stale(ps *ProductState, vars *policy.Vars) []string {
 	class := slotClass(vars.Trigger)
 	var out []string
-	for _, slot := range slices.Sorted(maps.Keys(ps.Open)) {
-		ov := ps.Open[slot]
-		if slot != slotOf(ov.Violation.PolicyID, vars.Trigger) {
+	for slot, ov := range ps.Open {
+		if slot != b.e.slot(ov.Violation.PolicyID, vars.Trigger) {
 			continue // another class
 		}
 		p, ok := b.set.Get(ov.Violation.PolicyID)
@@ -480,6 +501,7 @@ func (b *Batch) stale(ps *ProductState, vars *policy.Vars) []string {
 			out = append(out, slot)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -497,7 +519,7 @@ func judgesClass(p *policy.Policy, class string) bool {
 // event cleared: one violation per breach, not one per event.
 func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
 	for _, d := range decisions {
-		slot := slotOf(d.Policy.ID, vars.Trigger)
+		slot := b.e.slot(d.Policy.ID, vars.Trigger)
 		open, errored := wantOpen(d)
 		cur := ps.Open[slot]
 		if cur != nil && open && cur.Errored == errored {
@@ -557,13 +579,18 @@ func (b *Batch) violation(productID, domain string, d policy.Decision, vars *pol
 		Scope:           p.Scope,
 		Severity:        p.Severity,
 		Status:          events.ViolationOpen,
-		Message:         d.Message,
 		Evidence:        map[string]string{"trigger": string(vars.Trigger), "policy_file": p.File},
 		SourceEventID:   eventID,
 		SourceTopic:     src.Topic,
 		SourcePartition: src.Partition,
 		SourceOffset:    src.Offset,
 		DetectedAt:      b.now,
+	}
+	switch {
+	case d.Message != "":
+		v.Message = d.Message
+	case d.Outcome == policy.Fail:
+		v.Message = p.Render(vars)
 	}
 	if errored {
 		v.Severity = events.SeverityWarning

@@ -56,9 +56,28 @@ func (s *Set) Evaluate(vars *Vars) []Decision {
 	return out
 }
 
+// AppendDecisions is Evaluate appending to dst, with the messages of Fail
+// decisions left unrendered: a caller that publishes only some failures
+// renders those (Policy.Render), not every one.
+func (s *Set) AppendDecisions(dst []Decision, vars *Vars) []Decision {
+	for _, p := range s.For(vars.Domain, vars.Trigger) {
+		dst = append(dst, p.decide(vars))
+	}
+	return dst
+}
+
 // Evaluate judges the event in vars. It never panics on a bad expression:
 // a run-time error is an Errored decision.
 func (p *Policy) Evaluate(vars *Vars) Decision {
+	d := p.decide(vars)
+	if d.Outcome == Fail {
+		d.Message = p.Render(vars)
+	}
+	return d
+}
+
+// decide is Evaluate without the message.
+func (p *Policy) decide(vars *Vars) Decision {
 	d := Decision{Policy: p}
 	if p.when != nil {
 		ok, err := evalBool(p.when, vars)
@@ -78,7 +97,7 @@ func (p *Policy) Evaluate(vars *Vars) Decision {
 	case ok:
 		d.Outcome = Pass
 	default:
-		d.Outcome, d.Message = Fail, p.render(vars)
+		d.Outcome = Fail
 	}
 	return d
 }
@@ -95,9 +114,10 @@ func evalBool(prg cel.Program, vars *Vars) (bool, error) {
 	return bool(b), nil
 }
 
-// render fills the message's placeholders; a placeholder that fails shows
-// its error in angle brackets.
-func (p *Policy) render(vars *Vars) string {
+// Render returns the policy's message for the event in vars (what a Fail
+// decision of Evaluate says): its placeholders filled, one that fails
+// showing its error in angle brackets.
+func (p *Policy) Render(vars *Vars) string {
 	var b strings.Builder
 	for _, s := range p.message {
 		if s.prg == nil {

@@ -48,8 +48,8 @@ func isDir(p string) bool {
 type Set struct {
 	policies []*Policy
 	byID     map[string]*Policy
-	// applicable[domain][trigger] = global policies followed by the
-	// domain's own.
+	// global[trigger] = the global policies; byDomain[domain][trigger] =
+	// the global policies followed by the domain's own.
 	global   map[Trigger][]*Policy
 	byDomain map[string]map[Trigger][]*Policy
 	digest   string
@@ -74,12 +74,10 @@ func (s *Set) Digest() string { return s.digest }
 // For returns the policies that judge events of trigger t about a product
 // of domain: the global ones, then the domain's own.
 func (s *Set) For(domain string, t Trigger) []*Policy {
-	g := s.global[t]
-	d := s.byDomain[domain][t]
-	if len(d) == 0 {
-		return g
+	if d, ok := s.byDomain[domain][t]; ok {
+		return d
 	}
-	return append(slices.Clip(g), d...)
+	return s.global[t]
 }
 
 // AppliesTo reports whether policy p is in force for products of domain.
@@ -290,6 +288,12 @@ func build(files []loaded) (*Set, []*Error) {
 				s.byDomain[p.Domain] = map[Trigger][]*Policy{}
 			}
 			s.byDomain[p.Domain][t] = append(s.byDomain[p.Domain][t], p)
+		}
+	}
+	// A domain's lists are made whole once, not at every For.
+	for _, byT := range s.byDomain {
+		for t, own := range byT {
+			byT[t] = append(slices.Clip(s.global[t]), own...)
 		}
 	}
 	s.digest = hex.EncodeToString(h.Sum(nil)[:6])
