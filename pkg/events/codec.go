@@ -91,8 +91,13 @@ func (c *Codec) Register(ctx context.Context) error {
 		e.header[0] = 0 // Confluent wire format: magic byte, then the schema id
 		binary.BigEndian.PutUint32(e.header[1:], uint32(id))
 		e.body = func(b []byte, ev Event) ([]byte, error) { return appendAvro(b, schema, ev) }
-		if k == KindQuality {
+		switch k {
+		case KindQuality:
 			e.body = func(b []byte, ev Event) ([]byte, error) { return appendQuality(b, ev.(*QualityEvent)) }
+		case KindViolation:
+			e.body = func(b []byte, ev Event) ([]byte, error) { return appendViolation(b, ev.(*PolicyViolation)) }
+		case KindCompliance:
+			e.body = func(b []byte, ev Event) ([]byte, error) { return appendCompliance(b, ev.(*ComplianceStatus)) }
 		}
 		c.setDecoder(id, k, schema)
 	}
