@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -73,27 +72,39 @@ func (ps *ProductState) productView() *policy.Product {
 	return ps.view
 }
 
-// complianceSig is what identifies a compliance status, evaluation time
-// aside.
-func (ps *ProductState) complianceSig() string {
-	var b strings.Builder
+// appendComplianceSig appends what identifies a compliance status,
+// evaluation time aside.
+func (ps *ProductState) appendComplianceSig(b []byte) []byte {
 	if ps.Product != nil {
-		b.WriteString(ps.Product.Version)
+		b = append(b, ps.Product.Version...)
 	} else {
-		b.WriteString("?") // UNKNOWN
+		b = append(b, '?') // UNKNOWN
 	}
 	if len(ps.Open) == 0 {
-		return b.String()
+		return b
 	}
-	ids := make([]string, 0, len(ps.Open))
+	var buf [8]string
+	ids := buf[:0]
 	for _, ov := range ps.Open {
 		ids = append(ids, ov.Violation.ViolationID)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	for _, id := range ids {
-		b.WriteString("|" + id)
+		b = append(append(b, '|'), id...)
 	}
-	return b.String()
+	return b
+}
+
+// sortedKeys returns the keys of m in order, in buf if they fit: the maps
+// sorted on the hot path hold a few entries, and buf can live on the
+// caller's stack.
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // sameVolatile reports whether a and b agree on everything but the
@@ -148,7 +159,8 @@ func (ps *ProductState) Compliance(now time.Time) *events.ComplianceStatus {
 	} else {
 		c.Status = events.Unknown
 	}
-	for _, slot := range slices.Sorted(maps.Keys(ps.Open)) {
+	var buf [8]string
+	for _, slot := range sortedKeys(buf[:0], ps.Open) {
 		v := ps.Open[slot].Violation
 		c.OpenViolations = append(c.OpenViolations, events.OpenViolation{ViolationID: v.ViolationID, PolicyID: v.PolicyID, Severity: v.Severity, Message: v.Message})
 	}
@@ -526,7 +538,7 @@ func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, de
 			continue // the same breach goes on
 		}
 		if cur != nil {
-			b.resolve(ps, slot, eventID, src, "policy "+d.Outcome.String())
+			b.resolve(ps, slot, eventID, src, resolutions[d.Outcome])
 		}
 		if !open {
 			continue
@@ -538,6 +550,14 @@ func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, de
 	for _, slot := range b.stale(ps, vars) {
 		b.resolve(ps, slot, eventID, src, "policy no longer applies")
 	}
+}
+
+// resolutions say why a decision resolved an open violation.
+var resolutions = [...]string{
+	policy.Skipped: "policy skipped",
+	policy.Pass:    "policy pass",
+	policy.Fail:    "policy fail",
+	policy.Errored: "policy error",
 }
 
 // resolve closes the violation in slot with a RESOLVED record of the same
@@ -625,8 +645,9 @@ func (b *Batch) Changed() []Change {
 	for _, id := range b.order {
 		ps := b.touched[id]
 		c := Change{State: ps}
-		if sig := ps.complianceSig(); sig != ps.Published {
-			ps.Published, c.Compliance = sig, true
+		var buf [256]byte
+		if sig := ps.appendComplianceSig(buf[:0]); string(sig) != ps.Published {
+			ps.Published, c.Compliance = string(sig), true
 		}
 		base, ok := b.e.products[id]
 		if !ok {

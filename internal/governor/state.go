@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,15 +52,17 @@ const (
 // because it is written for every product a batch touches, each open
 // violation encoded once for all the states that carry it.
 func encodeVolatile(ps *ProductState) ([]byte, error) {
-	slots := slices.Sorted(maps.Keys(ps.Open))
-	encs := make([][]byte, len(slots))
+	var slotBuf [8]string
+	var encBuf [8][]byte
+	slots := sortedKeys(slotBuf[:0], ps.Open)
+	encs := encBuf[:0]
 	size := 64 + len(ps.ID) + len(ps.Status) + len(ps.Published)
-	for i, slot := range slots {
+	for _, slot := range slots {
 		enc, err := ps.Open[slot].encoded()
 		if err != nil {
 			return nil, err
 		}
-		encs[i] = enc
+		encs = append(encs, enc)
 		size += len(slot) + len(enc) + 4
 	}
 	if w := ps.Watermark; w != nil {
@@ -150,7 +150,8 @@ func appendViolation(b []byte, v *events.PolicyViolation) ([]byte, error) {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(v.Evidence)) {
+		var buf [8]string
+		for i, k := range sortedKeys(buf[:0], v.Evidence) {
 			if i > 0 {
 				b = append(b, ',')
 			}
