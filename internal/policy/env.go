@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -38,6 +39,9 @@ type Product struct {
 	Ownership        Ownership         `cel:"ownership"`
 	Security         Security          `cel:"security"`
 	Labels           map[string]string `cel:"labels"`
+
+	cel  []atomic.Value // ref.Val: the fields above as CEL read them, by position, once read (see fieldCache)
+	self ref.Val        // the product as CEL sees it, made once (nil: made per event)
 }
 
 // SLA is a product's service levels.
@@ -97,6 +101,8 @@ type Event struct {
 	ProductDomain string    `cel:"product_domain"`
 	ProductKnown  bool      `cel:"product_known"`
 	Watermark     time.Time `cel:"watermark"`
+
+	cel [eventFields]atomic.Value // ref.Val: the fields above as CEL read them, by position, once read (see fieldCache)
 }
 
 // Quality is a quality event (variable quality).
@@ -211,19 +217,33 @@ func newEnv() (*cel.Env, error) {
 					}
 					return types.Duration{Duration: d}
 				}))),
+		// Last: options before it may register types, which needs the
+		// provider to be the registry itself.
+		cacheFields,
 	)
 }
 
 func checkAndSLOs(c, l ref.Val) (QualityCheck, []QualitySLO, error) {
-	cv, err := c.ConvertToNative(reflect.TypeFor[QualityCheck]())
-	if err != nil {
-		return QualityCheck{}, nil, err
+	// The values are usually the Go values themselves (a check of
+	// quality.checks, product.quality_slos), read as they are rather than
+	// converted to a copy.
+	check, ok := c.Value().(QualityCheck)
+	if !ok {
+		cv, err := c.ConvertToNative(reflect.TypeFor[QualityCheck]())
+		if err != nil {
+			return QualityCheck{}, nil, err
+		}
+		check = cv.(QualityCheck)
 	}
-	lv, err := l.ConvertToNative(reflect.TypeFor[[]QualitySLO]())
-	if err != nil {
-		return QualityCheck{}, nil, err
+	slos, ok := l.Value().([]QualitySLO)
+	if !ok {
+		lv, err := l.ConvertToNative(reflect.TypeFor[[]QualitySLO]())
+		if err != nil {
+			return QualityCheck{}, nil, err
+		}
+		slos = lv.([]QualitySLO)
 	}
-	return cv.(QualityCheck), lv.([]QualitySLO), nil
+	return check, slos, nil
 }
 
 // MeetsSLOs reports whether the check's observed value satisfies every SLO

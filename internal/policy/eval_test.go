@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -139,8 +141,10 @@ func TestDefaultPolicies(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			decisions := s.Evaluate(NewVars(c.in))
+			sameWithCaches(t, s, c.in, decisions)
 			var failed []string
-			for _, d := range s.Evaluate(NewVars(c.in)) {
+			for _, d := range decisions {
 				switch d.Outcome {
 				case Errored:
 					t.Errorf("%s errored: %v", d.Policy.ID, d.Err)
@@ -159,6 +163,37 @@ func TestDefaultPolicies(t *testing.T) {
 				t.Errorf("failed policies %v, want %v", failed, want)
 			}
 		})
+	}
+}
+
+// sameWithCaches checks that in judged through field caches (fieldCache)
+// gets the decisions want, judged without: with a view shared by two
+// events, and with each Vars judged twice, the second time from full caches.
+func sameWithCaches(t *testing.T, s *Set, in Input, want []Decision) {
+	t.Helper()
+	if in.Product != nil {
+		in.View = ProductView(in.Product)
+	}
+	for event := range 2 {
+		vars := NewVars(in)
+		for round := range 2 {
+			got := s.Evaluate(vars)
+			if len(got) != len(want) {
+				t.Fatalf("event %d round %d: %d decisions, want %d", event, round, len(got), len(want))
+			}
+			for i, d := range got {
+				w := want[i]
+				if d.Policy != w.Policy || d.Outcome != w.Outcome || d.Message != w.Message || fmt.Sprint(d.Err) != fmt.Sprint(w.Err) {
+					t.Errorf("event %d round %d: %s %v %q %v, want %v %q %v", event, round, d.Policy.ID, d.Outcome, d.Message, d.Err, w.Outcome, w.Message, w.Err)
+				}
+			}
+		}
+	}
+}
+
+func TestEventCacheFitsEvent(t *testing.T) {
+	if n := len(celFields(reflect.TypeFor[Event]())); n != eventFields {
+		t.Fatalf("Event has %d CEL fields, its cache %d", n, eventFields)
 	}
 }
 

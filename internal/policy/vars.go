@@ -84,7 +84,9 @@ func NewVars(in Input) *Vars {
 	case in.View != nil:
 		p = in.View
 	default:
-		p = ProductView(in.Product)
+		// Made for one event: a field cache would not pay.
+		v := productOf(in.Product)
+		p = &v
 	}
 	id := in.ProductID
 	if id == "" {
@@ -103,7 +105,7 @@ func NewVars(in Input) *Vars {
 		Watermark:     in.Watermark,
 	}
 	ev.SourceDomain, _ = events.SourceDomain(in.CloudEvent.Source)
-	q := Quality{Checks: []QualityCheck{}}
+	var q Quality
 	if l := in.Lifecycle; l != nil {
 		ev.Type = string(l.Type)
 		ev.ID = l.EventID
@@ -132,13 +134,19 @@ func NewVars(in Input) *Vars {
 		domain = ev.ProductDomain
 	}
 	v := &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, event: ev, quality: q}
-	a := adapter() // before noUpstream is read
+	a := adapter() // before noUpstream and noQuality are read
 	v.act = activation{
-		product:  a.NativeToValue(p),
+		product:  p.self,
 		event:    a.NativeToValue(&v.event),
-		quality:  a.NativeToValue(&v.quality),
+		quality:  noQuality,
 		upstream: noUpstream,
 		now:      types.Timestamp{Time: in.Now},
+	}
+	if p.self == nil {
+		v.act.product = a.NativeToValue(p)
+	}
+	if in.Quality != nil {
+		v.act.quality = a.NativeToValue(&v.quality)
 	}
 	if len(up) > 0 {
 		v.act.upstream = a.NativeToValue(up)
@@ -151,6 +159,7 @@ var (
 	adapterOnce sync.Once
 	celAdapter  types.Adapter
 	noUpstream  ref.Val // the empty upstream list
+	noQuality   ref.Val // the quality of events of other kinds
 )
 
 // adapter is the CEL environment's type adapter.
@@ -162,6 +171,7 @@ func adapter() types.Adapter {
 		}
 		celAdapter = env.CELTypeAdapter()
 		noUpstream = celAdapter.NativeToValue([]Upstream{})
+		noQuality = celAdapter.NativeToValue(&Quality{Checks: []QualityCheck{}})
 	})
 	return celAdapter
 }
@@ -183,10 +193,14 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// ProductView returns a descriptor as policies see it (Input.View).
+// ProductView returns a descriptor as policies see it (Input.View), its
+// fields made CEL values once for all the events that share it.
 func ProductView(d *events.DataProduct) *Product {
-	p := productOf(d)
-	return &p
+	v := productOf(d)
+	p := &v
+	p.withCache()
+	p.self = adapter().NativeToValue(p)
+	return p
 }
 
 func productOf(d *events.DataProduct) Product {
