@@ -330,16 +330,20 @@ func (b *Batch) Judge(items []Item) {
 		}
 	}
 	parallel(len(js), func(lo, hi int) {
-		// One array for the decisions of the chunk: the judgements
-		// slice it (a slice taken before the array grows keeps the old
-		// one, still valid).
-		var buf []policy.Decision
+		// One array for the decisions of the chunk, sliced by its
+		// judgements.
+		n := 0
 		for i := lo; i < hi; i++ {
 			j := &js[i]
 			j.vars = policy.NewVars(j.in)
-			n := len(buf)
+			n += len(b.set.For(j.vars.Domain, j.vars.Trigger))
+		}
+		buf := make([]policy.Decision, 0, n)
+		for i := lo; i < hi; i++ {
+			j := &js[i]
+			k := len(buf)
 			buf = b.set.AppendDecisions(buf, j.vars)
-			j.decisions = buf[n:len(buf):len(buf)]
+			j.decisions = buf[k:len(buf):len(buf)]
 		}
 	}, nil)
 	k := 0
@@ -579,12 +583,15 @@ func (b *Batch) resolve(ps *ProductState, slot, eventID string, src Source, why 
 // version) raised on the event eventID: judging the same event with the same
 // policy again, after a crash or an aborted transaction, gives the same id.
 func ViolationID(policyID, version, eventID string, errored bool) string {
-	h := sha256.New()
-	h.Write([]byte(policyID + "\x00" + version + "\x00" + eventID))
+	var buf [256]byte // on the stack: one allocation, the id
+	in := append(append(append(append(append(buf[:0], policyID...), 0), version...), 0), eventID...)
 	if errored {
-		h.Write([]byte("\x00error"))
+		in = append(in, "\x00error"...)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(in)
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return string(id[:])
 }
 
 func (b *Batch) violation(productID, domain string, d policy.Decision, vars *policy.Vars, eventID string, src Source) *events.PolicyViolation {

@@ -2,8 +2,11 @@ package governor
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +96,35 @@ func TestRetryWait(t *testing.T) {
 	for n, w := range want {
 		if got := retryWait(n, 800*time.Millisecond); got != w {
 			t.Errorf("retryWait(%d) = %s, want %s", n, got, w)
+		}
+	}
+}
+
+// Violation ids are published and kept in state: they must stay what they
+// have always been, a SHA-256 of the policy id, version and event id.
+func TestViolationIDIsStable(t *testing.T) {
+	long := strings.Repeat("x", 300) // longer than ViolationID's stack buffer
+	for _, c := range []struct {
+		policy, version, event string
+		errored                bool
+		want                   string
+	}{
+		{"ownership", "0123456789ab", "ev-1", false, "029cfeb27c79d13a67269c9341ea31f9"},
+		{"ownership", "0123456789ab", "ev-1", true, ""},
+		{"", "", "", false, ""},
+		{long, "v", long, true, ""},
+	} {
+		want := c.want
+		if want == "" {
+			h := sha256.New()
+			h.Write([]byte(c.policy + "\x00" + c.version + "\x00" + c.event))
+			if c.errored {
+				h.Write([]byte("\x00error"))
+			}
+			want = hex.EncodeToString(h.Sum(nil)[:16])
+		}
+		if got := ViolationID(c.policy, c.version, c.event, c.errored); got != want {
+			t.Errorf("ViolationID(%.20q, %q, %.20q, %v) = %s, want %s", c.policy, c.version, c.event, c.errored, got, want)
 		}
 	}
 }
