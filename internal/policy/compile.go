@@ -29,6 +29,7 @@ type Policy struct {
 
 	when, require cel.Program
 	message       []segment
+	messageSize   int // a guess of the rendered message's length, to size it once
 }
 
 // segment is a literal part of a message or a compiled placeholder.
@@ -94,6 +95,12 @@ func compile(file string, doc *document, env *cel.Env) (*Policy, []*Error) {
 		}
 		prg := prog("spec.message", s.text)
 		p.message = append(p.message, segment{prg: prg})
+	}
+	for _, s := range p.message {
+		p.messageSize += len(s.text)
+		if s.prg != nil {
+			p.messageSize += 32 // an id, a name, a list of a few
+		}
 	}
 	return p, errs
 }

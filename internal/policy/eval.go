@@ -119,6 +119,7 @@ func evalBool(prg cel.Program, vars *Vars) (bool, error) {
 // showing its error in angle brackets.
 func (p *Policy) Render(vars *Vars) string {
 	var b strings.Builder
+	b.Grow(p.messageSize)
 	for _, s := range p.message {
 		if s.prg == nil {
 			b.WriteString(s.text)
