@@ -103,6 +103,18 @@ func (e *ProductLifecycleEvent) Key() string { return e.Product.ID }
 
 // CEType implements Event: io.meshbone.product.<type>.v1.
 func (e *ProductLifecycleEvent) CEType() string {
+	switch e.Type { // the known types without building a string per event
+	case LifecycleRegistered:
+		return "io.meshbone.product.registered.v1"
+	case LifecycleUpdated:
+		return "io.meshbone.product.updated.v1"
+	case LifecycleVersionPublished:
+		return "io.meshbone.product.version_published.v1"
+	case LifecycleDeprecated:
+		return "io.meshbone.product.deprecated.v1"
+	case LifecycleRetired:
+		return "io.meshbone.product.retired.v1"
+	}
 	return "io.meshbone.product." + strings.ToLower(string(e.Type)) + ".v1"
 }
 
@@ -135,6 +147,12 @@ func (e *PolicyViolation) Key() string { return e.ProductID }
 
 // CEType implements Event: io.meshbone.governance.violation.{open,resolved}.v1.
 func (e *PolicyViolation) CEType() string {
+	switch e.Status {
+	case ViolationOpen:
+		return "io.meshbone.governance.violation.open.v1"
+	case ViolationResolved:
+		return "io.meshbone.governance.violation.resolved.v1"
+	}
 	return "io.meshbone.governance.violation." + strings.ToLower(string(e.Status)) + ".v1"
 }
 
@@ -146,8 +164,14 @@ func (*ComplianceStatus) Kind() Kind { return KindCompliance }
 
 // ID implements Event: compliance states have no event id of their own; the
 // product id and evaluation time identify one.
-func (e *ComplianceStatus) ID() string {
-	return e.ProductID + "@" + e.EvaluatedAt.UTC().Format(time.RFC3339Nano)
+func (e *ComplianceStatus) ID() string { return string(e.appendID(nil)) }
+
+// appendID appends ID() to b; encoding uses it to write the ce_id header
+// without a string per record.
+func (e *ComplianceStatus) appendID(b []byte) []byte {
+	b = append(b, e.ProductID...)
+	b = append(b, '@')
+	return e.EvaluatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 }
 
 // Key implements Event.

@@ -71,25 +71,32 @@ type CloudEvent struct {
 func CloudEventOf(r *kgo.Record) CloudEvent {
 	var ce CloudEvent
 	for _, h := range r.Headers {
-		v := string(h.Value)
 		switch h.Key {
 		case HeaderSpecVersion:
-			ce.SpecVersion = v
+			ce.SpecVersion = constant(h.Value, SpecVersion)
 		case HeaderID:
-			ce.ID = v
+			ce.ID = string(h.Value)
 		case HeaderSource:
-			ce.Source = v
+			ce.Source = string(h.Value)
 		case HeaderType:
-			ce.Type = v
+			ce.Type = string(h.Value)
 		case HeaderTime:
-			ce.Time, _ = time.Parse(time.RFC3339Nano, v)
+			ce.Time, _ = time.Parse(time.RFC3339Nano, string(h.Value))
 		case HeaderSubject:
-			ce.Subject = v
+			ce.Subject = string(h.Value)
 		case HeaderContentType:
-			ce.ContentType = v
+			ce.ContentType = constant(h.Value, ContentTypeAvro)
 		}
 	}
 	return ce
+}
+
+// constant returns c when v spells it (no string made), else v as a string.
+func constant(v []byte, c string) string {
+	if string(v) == c {
+		return c
+	}
+	return string(v)
 }
 
 // DomainSource is the CloudEvents source of events a domain emits.
@@ -125,16 +132,20 @@ type recordBuf struct {
 // is empty), and the value that enc appends. Every field of the record is
 // reset, so a record franz-go has already stamped can be filled again.
 func (rb *recordBuf) fill(ev Event, topic, source string, enc *encoder) error {
-	id, ceType, key := ev.ID(), ev.CEType(), ev.Key()
+	ceType, key := ev.CEType(), ev.Key()
 	if rb.buf == nil {
-		rb.buf = make([]byte, 0, 2*len(key)+len(id)+len(source)+len(ceType)+len(time.RFC3339Nano)+int(enc.sizeHint.Load()))
+		rb.buf = make([]byte, 0, 3*len(key)+len(source)+len(ceType)+2*len(time.RFC3339Nano)+int(enc.sizeHint.Load()))
 	}
 	buf := rb.buf[:0]
 	// Offsets, not slices, until the buffer stops growing.
 	var at [7]int
 	buf = append(buf, key...)
 	at[0] = len(buf)
-	buf = append(buf, id...)
+	if a, ok := ev.(interface{ appendID([]byte) []byte }); ok {
+		buf = a.appendID(buf)
+	} else {
+		buf = append(buf, ev.ID()...)
+	}
 	at[1] = len(buf)
 	if source == "" {
 		buf = append(buf, "/domains/"...)

@@ -13,9 +13,10 @@ import (
 type validator struct {
 	event string
 	err   *ValidationError
-	// The current path prefix: at, or at[index]. when index >= 0.
-	at    string
-	index int
+	// The current path prefix: parent+at, or parent+at[index]. when
+	// index >= 0 (parent is the record nested in the event, e.g. "product.").
+	parent, at string
+	index      int
 }
 
 // in sets the path prefix for the fields checked next.
@@ -25,9 +26,9 @@ func (v *validator) fail(field, format string, args ...any) {
 	if v.err != nil {
 		return
 	}
-	path := v.at + field
+	path := v.parent + v.at + field
 	if v.index >= 0 {
-		path = fmt.Sprintf("%s[%d].%s", v.at, v.index, field)
+		path = fmt.Sprintf("%s%s[%d].%s", v.parent, v.at, v.index, field)
 	}
 	v.err = &ValidationError{Event: v.event, Field: path, Reason: fmt.Sprintf(format, args...)}
 }
@@ -44,7 +45,7 @@ func (v *validator) time(field string, t time.Time) {
 	}
 }
 
-func oneOf[T ~string](v *validator, field string, value T, allowed ...T) {
+func oneOf[T ~string](v *validator, field string, value T, allowed []T) {
 	if !slices.Contains(allowed, value) {
 		v.fail(field, "%q is not one of %v", value, allowed)
 	}
@@ -57,15 +58,25 @@ func (v *validator) result() error {
 	return v.err
 }
 
-var operators = []string{">=", ">", "<=", "<", "=="}
-
-var dimensions = []QualityDimension{DimensionCompleteness, DimensionFreshness, DimensionAccuracy, DimensionValidity, DimensionUniqueness, DimensionVolume}
+// The symbols of each enum (package variables, so that checking one does
+// not allocate).
+var (
+	operators          = []string{">=", ">", "<=", "<", "=="}
+	dimensions         = []QualityDimension{DimensionCompleteness, DimensionFreshness, DimensionAccuracy, DimensionValidity, DimensionUniqueness, DimensionVolume}
+	lifecycleTypes     = []LifecycleType{LifecycleRegistered, LifecycleUpdated, LifecycleVersionPublished, LifecycleDeprecated, LifecycleRetired}
+	sensitivities      = []Sensitivity{SensitivityPublic, SensitivityInternal, SensitivityConfidential, SensitivityRestricted}
+	scopes             = []PolicyScope{ScopeGlobal, ScopeDomain}
+	severities         = []Severity{SeverityInfo, SeverityWarning, SeverityCritical}
+	violationStatuses  = []ViolationStatus{ViolationOpen, ViolationResolved}
+	complianceStatuses = []Compliance{Compliant, NonCompliant, Unknown}
+	outcomes           = []Outcome{Allowed, Denied}
+)
 
 // Validate implements Event.
 func (e *ProductLifecycleEvent) Validate() error {
 	v := &validator{event: "ProductLifecycleEvent", index: -1}
 	v.required("event_id", e.EventID)
-	oneOf(v, "type", e.Type, LifecycleRegistered, LifecycleUpdated, LifecycleVersionPublished, LifecycleDeprecated, LifecycleRetired)
+	oneOf(v, "type", e.Type, lifecycleTypes)
 	v.time("occurred_at", e.OccurredAt)
 	v.required("actor", e.Actor)
 	e.Product.validate(v, "product.")
@@ -79,8 +90,9 @@ func (p *DataProduct) Validate() error {
 	return v.result()
 }
 
-func (p *DataProduct) validate(v *validator, at string) {
-	v.in(at, -1)
+func (p *DataProduct) validate(v *validator, parent string) {
+	v.parent = parent
+	v.in("", -1)
 	v.required("id", p.ID)
 	v.required("name", p.Name)
 	v.required("domain", p.Domain)
@@ -89,21 +101,22 @@ func (p *DataProduct) validate(v *validator, at string) {
 	}
 	v.required("owner_team", p.OwnerTeam)
 	v.required("version", p.Version)
-	oneOf(v, "sensitivity", p.Sensitivity, SensitivityPublic, SensitivityInternal, SensitivityConfidential, SensitivityRestricted)
+	oneOf(v, "sensitivity", p.Sensitivity, sensitivities)
 	if p.RetentionDays <= 0 {
 		v.fail("retention_days", "must be > 0")
 	}
 	for i, s := range p.QualitySLOs {
-		v.in(at+"quality_slos", i)
-		oneOf(v, "dimension", s.Dimension, dimensions...)
-		oneOf(v, "operator", s.Operator, operators...)
+		v.in("quality_slos", i)
+		oneOf(v, "dimension", s.Dimension, dimensions)
+		oneOf(v, "operator", s.Operator, operators)
 	}
 	for i, port := range p.OutputPorts {
-		v.in(at+"output_ports", i)
+		v.in("output_ports", i)
 		v.required("name", port.Name)
 		v.required("topic", port.Topic)
 		v.required("schema_subject", port.SchemaSubject)
 	}
+	v.parent = ""
 	v.in("", -1)
 }
 
@@ -118,8 +131,8 @@ func (e *QualityEvent) Validate() error {
 	for i, c := range e.Checks {
 		v.in("checks", i)
 		v.required("name", c.Name)
-		oneOf(v, "dimension", c.Dimension, dimensions...)
-		oneOf(v, "operator", c.Operator, operators...)
+		oneOf(v, "dimension", c.Dimension, dimensions)
+		oneOf(v, "operator", c.Operator, operators)
 	}
 	return v.result()
 }
@@ -132,9 +145,9 @@ func (e *PolicyViolation) Validate() error {
 	v.required("domain", e.Domain)
 	v.required("policy_id", e.PolicyID)
 	v.required("policy_version", e.PolicyVersion)
-	oneOf(v, "scope", e.Scope, ScopeGlobal, ScopeDomain)
-	oneOf(v, "severity", e.Severity, SeverityInfo, SeverityWarning, SeverityCritical)
-	oneOf(v, "status", e.Status, ViolationOpen, ViolationResolved)
+	oneOf(v, "scope", e.Scope, scopes)
+	oneOf(v, "severity", e.Severity, severities)
+	oneOf(v, "status", e.Status, violationStatuses)
 	v.required("message", e.Message)
 	v.required("source_event_id", e.SourceEventID)
 	v.time("detected_at", e.DetectedAt)
@@ -146,11 +159,11 @@ func (e *ComplianceStatus) Validate() error {
 	v := &validator{event: "ComplianceStatus", index: -1}
 	v.required("product_id", e.ProductID)
 	v.required("domain", e.Domain)
-	oneOf(v, "status", e.Status, Compliant, NonCompliant, Unknown)
+	oneOf(v, "status", e.Status, complianceStatuses)
 	for i, o := range e.OpenViolations {
 		v.in("open_violations", i)
 		v.required("violation_id", o.ViolationID)
-		oneOf(v, "severity", o.Severity, SeverityInfo, SeverityWarning, SeverityCritical)
+		oneOf(v, "severity", o.Severity, severities)
 	}
 	v.in("", -1)
 	v.time("evaluated_at", e.EvaluatedAt)
@@ -164,7 +177,7 @@ func (e *AuditEvent) Validate() error {
 	v.required("actor", e.Actor)
 	v.required("action", e.Action)
 	v.required("target", e.Target)
-	oneOf(v, "outcome", e.Outcome, Allowed, Denied)
+	oneOf(v, "outcome", e.Outcome, outcomes)
 	v.time("at", e.At)
 	return v.result()
 }

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,26 @@ func TestHeaders(t *testing.T) {
 		if d, ok := SourceDomain(c.src); d != c.domain || ok != c.ok {
 			t.Errorf("SourceDomain(%q) = %q, %v", c.src, d, ok)
 		}
+	}
+}
+
+// The CloudEvents types of the known enum symbols are constants; they must
+// spell what the rule io.meshbone.<...>.<lower-case symbol>.v1 gives.
+func TestCETypes(t *testing.T) {
+	for _, typ := range append(lifecycleTypes, "SOMETHING_NEW") {
+		want := "io.meshbone.product." + strings.ToLower(string(typ)) + ".v1"
+		if got := (&ProductLifecycleEvent{Type: typ}).CEType(); got != want {
+			t.Errorf("%s: CEType %q, want %q", typ, got, want)
+		}
+	}
+	for _, st := range violationStatuses {
+		want := "io.meshbone.governance.violation." + strings.ToLower(string(st)) + ".v1"
+		if got := (&PolicyViolation{Status: st}).CEType(); got != want {
+			t.Errorf("%s: CEType %q, want %q", st, got, want)
+		}
+	}
+	at := time.Date(2026, 11, 22, 10, 4, 5, 120000000, time.FixedZone("x", 3600))
+	if got := (&ComplianceStatus{ProductID: "sales.orders", EvaluatedAt: at}).ID(); got != "sales.orders@2026-11-22T09:04:05.12Z" {
+		t.Errorf("compliance id %q", got)
 	}
 }
