@@ -57,6 +57,7 @@ func run(args []string) int {
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
+	ops.TuneGC(governor.GCPercent)
 	svc, err := governor.New(opts, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

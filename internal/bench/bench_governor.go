@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshbone/meshbone/internal/governor"
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/ops"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -44,6 +45,8 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 	if err != nil {
 		return nil, err
 	}
+	// The process runs as cmd/governor does (GOGC); the raw loop shares it.
+	defer ops.TuneGC(governor.GCPercent)()
 	var govRates, rawRates, ratios []float64
 	var govOut int64
 	for round := range rounds {

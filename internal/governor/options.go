@@ -19,6 +19,11 @@ const (
 	DefaultMaxBatch           = 1000
 	DefaultRetryBackoff       = 500 * time.Millisecond
 	DefaultTxnTimeout         = 30 * time.Second
+	// GCPercent is the GOGC cmd/governor runs with unless GOGC is set:
+	// judging allocates a few KB an event against a live heap of a few MB,
+	// so at the default of 100 the collector ran many times a second and
+	// took about a quarter of the CPU.
+	GCPercent = 400
 	// StateTopic is the governor's own compacted topic (with the mesh
 	// prefix before it): per product, the state that judging needs.
 	StateTopic = "mesh.governor.state.v1"
