@@ -79,7 +79,7 @@ func (p *Publisher) PublishAsync(ctx context.Context, ev Event, done func(error)
 		return err
 	}
 	pd.p, pd.ev, pd.done = p, ev, done
-	p.cl.Produce(ctx, &pd.r, pd.published)
+	p.cl.Produce(ctx, &pd.r, pd.promise)
 	return nil
 }
 

@@ -3,6 +3,8 @@ package events
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // pending is an event between PublishAsync (or Publish) and its promise: its
@@ -12,7 +14,10 @@ type pending struct {
 	p    *Publisher
 	ev   Event
 	done func(error)
-	busy atomic.Bool // handed out and not yet released
+	// promise is pd.published, bound once: a method value made per event
+	// would be an allocation per event.
+	promise func(*kgo.Record, error)
+	busy    atomic.Bool // handed out and not yet released
 	// inline holds the record's bytes when they fit (a quality event's do),
 	// so that the record, its headers and its bytes are one stretch of memory.
 	inline [256]byte
@@ -22,6 +27,7 @@ func newPendings(n int) []pending {
 	ps := make([]pending, n)
 	for i := range ps {
 		ps[i].buf = ps[i].inline[:0]
+		ps[i].promise = ps[i].published
 	}
 	return ps
 }
