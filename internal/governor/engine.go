@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -225,8 +227,12 @@ func (e *Engine) Len() int { return len(e.products) }
 // transaction aborted) leaves the engine as it was, so judging the same
 // records again yields the same violations, with the same ids.
 func (e *Engine) Begin(now time.Time) *Batch {
+	set := e.Policies()
+	for _, p := range set.Policies() {
+		e.slotsOf(p.ID) // judging reads the map from every core
+	}
 	return &Batch{
-		e: e, set: e.Policies(), now: now,
+		e: e, set: set, now: now,
 		touched: map[string]*ProductState{},
 		seen:    map[string]bool{},
 		Evals:   map[string]map[policy.Outcome]int{},
@@ -306,9 +312,11 @@ func (b *Batch) Quality(ev *events.QualityEvent, ce events.CloudEvent, src Sourc
 type judgement struct {
 	ps        *ProductState
 	domain    string // the product's domain as of the event
+	src       Source
 	in        policy.Input
 	vars      *policy.Vars
 	decisions []policy.Decision
+	out       []*events.PolicyViolation // the violations it opened and resolved
 }
 
 // Judge judges items in order, as if one at a time: each sees the state
@@ -322,44 +330,62 @@ func (b *Batch) Judge(items []Item) {
 		it := &items[i]
 		switch {
 		case it.Lifecycle != nil:
-			js = append(js, b.prepareLifecycle(it.Lifecycle, it.CE))
+			js = append(js, b.prepareLifecycle(it.Lifecycle, it.CE, it.Src))
 		case it.Quality != nil:
 			js = append(js, b.prepareQuality(it.Quality, it.CE, it.Src))
 		default:
 			continue
 		}
 	}
-	parallel(len(js), func(lo, hi int) {
-		// One array for the decisions of the chunk, sliced by its
-		// judgements.
+	// The policies run, and their decisions are reconciled with the
+	// product's open violations, on every core. All the events of a product
+	// go to one worker, in order, so each finds the open violations the one
+	// before it left; products are independent by now (what a product's
+	// policies read of another, its inputs' status, was taken above).
+	workers := min(runtime.GOMAXPROCS(0), max(len(js)/parallelChunk, 1))
+	judgeShard := func(w int) {
 		n := 0
-		for i := lo; i < hi; i++ {
-			j := &js[i]
-			j.vars = policy.NewVars(j.in)
-			n += len(b.set.For(j.vars.Domain, j.vars.Trigger))
+		for i := range js {
+			if j := &js[i]; workers == 1 || shard(j.ps.ID, workers) == w {
+				j.vars = policy.NewVars(j.in)
+				n += len(b.set.For(j.vars.Domain, j.vars.Trigger))
+			}
 		}
-		buf := make([]policy.Decision, 0, n)
-		for i := lo; i < hi; i++ {
-			j := &js[i]
-			k := len(buf)
-			buf = b.set.AppendDecisions(buf, j.vars)
-			j.decisions = buf[k:len(buf):len(buf)]
+		buf := make([]policy.Decision, 0, n) // the shard's decisions, sliced by judgement
+		for i := range js {
+			if j := &js[i]; workers == 1 || shard(j.ps.ID, workers) == w {
+				k := len(buf)
+				buf = b.set.AppendDecisions(buf, j.vars)
+				j.decisions = buf[k:len(buf):len(buf)]
+				b.reconcile(&j.out, j.ps, j.domain, j.vars, j.decisions, j.in.EventID, j.src)
+			}
 		}
-	}, nil)
-	k := 0
-	for i := range items {
-		it := &items[i]
-		if it.Lifecycle == nil && it.Quality == nil {
-			continue
+	}
+	if workers == 1 {
+		judgeShard(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { judgeShard(w) })
 		}
-		j := &js[k]
-		k++
-		b.count(j.decisions)
-		b.reconcile(j.ps, j.domain, j.vars, j.decisions, j.in.EventID, it.Src)
+		wg.Wait()
+	}
+	for i := range js {
+		b.count(js[i].decisions)
+		b.Violations = append(b.Violations, js[i].out...)
 	}
 }
 
-func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent) judgement {
+// shard maps a product id to one of n workers (FNV-1a).
+func shard(id string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % uint32(n))
+}
+
+func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.CloudEvent, src Source) judgement {
 	id := ev.Product.ID
 	ps := b.get(id)
 	p := ev.Product
@@ -392,7 +418,7 @@ func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.Clo
 		in.Watermark = ps.Watermark.At
 	}
 	b.markDirty(id)
-	return judgement{ps: ps, domain: ps.Domain(), in: in}
+	return judgement{ps: ps, domain: ps.Domain(), src: src, in: in}
 }
 
 func (b *Batch) prepareQuality(ev *events.QualityEvent, ce events.CloudEvent, src Source) judgement {
@@ -408,7 +434,7 @@ func (b *Batch) prepareQuality(ev *events.QualityEvent, ce events.CloudEvent, sr
 		in.Watermark = ps.Watermark.At
 	}
 	b.markDirty(ev.ProductID)
-	return judgement{ps: ps, domain: ps.Domain(), in: in}
+	return judgement{ps: ps, domain: ps.Domain(), src: src, in: in}
 }
 
 // Freshness judges every product that has a descriptor and a watermark and
@@ -441,7 +467,7 @@ func (b *Batch) Freshness() {
 			continue
 		}
 		ps := b.get(id)
-		b.reconcile(ps, ps.Domain(), vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
+		b.reconcile(&b.Violations, ps, ps.Domain(), vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
 		b.markDirty(id)
 	}
 }
@@ -470,13 +496,22 @@ func slotClass(t policy.Trigger) string {
 func (e *Engine) slot(policyID string, t policy.Trigger) string {
 	s, ok := e.slots[policyID]
 	if !ok {
+		// A policy no longer in the set, whose violation is still open:
+		// made, not cached, as judges on every core read the map.
 		s = slotNames{lifecycle: policyID + "@lifecycle", data: policyID + "@data"}
-		e.slots[policyID] = s
 	}
 	if slotClass(t) == "lifecycle" {
 		return s.lifecycle
 	}
 	return s.data
+}
+
+// slotsOf makes and caches the slot names of policyID. Only Begin calls it,
+// before judging starts.
+func (e *Engine) slotsOf(policyID string) {
+	if _, ok := e.slots[policyID]; !ok {
+		e.slots[policyID] = slotNames{lifecycle: policyID + "@lifecycle", data: policyID + "@data"}
+	}
 }
 
 // wantOpen says what a decision asks of its slot: open a violation (and
@@ -533,7 +568,7 @@ func judgesClass(p *policy.Policy, class string) bool {
 // reconcile opens a violation for each broken (or errored) policy whose slot
 // is not already open for the same reason, and resolves the open ones the
 // event cleared: one violation per breach, not one per event.
-func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
+func (b *Batch) reconcile(out *[]*events.PolicyViolation, ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
 	for _, d := range decisions {
 		slot := b.e.slot(d.Policy.ID, vars.Trigger)
 		open, errored := wantOpen(d)
@@ -542,17 +577,17 @@ func (b *Batch) reconcile(ps *ProductState, domain string, vars *policy.Vars, de
 			continue // the same breach goes on
 		}
 		if cur != nil {
-			b.resolve(ps, slot, eventID, src, resolutions[d.Outcome])
+			b.resolve(out, ps, slot, eventID, src, resolutions[d.Outcome])
 		}
 		if !open {
 			continue
 		}
 		v := b.violation(ps.ID, domain, d, vars, eventID, src)
 		ps.Open[slot] = &OpenViolation{Errored: errored, Violation: *v}
-		b.Violations = append(b.Violations, v)
+		*out = append(*out, v)
 	}
 	for _, slot := range b.stale(ps, vars) {
-		b.resolve(ps, slot, eventID, src, "policy no longer applies")
+		b.resolve(out, ps, slot, eventID, src, "policy no longer applies")
 	}
 }
 
@@ -566,7 +601,7 @@ var resolutions = [...]string{
 
 // resolve closes the violation in slot with a RESOLVED record of the same
 // violation id.
-func (b *Batch) resolve(ps *ProductState, slot, eventID string, src Source, why string) {
+func (b *Batch) resolve(out *[]*events.PolicyViolation, ps *ProductState, slot, eventID string, src Source, why string) {
 	ov := ps.Open[slot]
 	delete(ps.Open, slot)
 	v := ov.Violation
@@ -576,7 +611,7 @@ func (b *Batch) resolve(ps *ProductState, slot, eventID string, src Source, why 
 	v.Evidence["resolution"] = why
 	v.SourceEventID, v.SourceTopic, v.SourcePartition, v.SourceOffset = eventID, src.Topic, src.Partition, src.Offset
 	v.DetectedAt = b.now
-	b.Violations = append(b.Violations, &v)
+	*out = append(*out, &v)
 }
 
 // ViolationID is the deterministic id of the violation that policy (at
