@@ -1,6 +1,19 @@
 package events
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
+
+// second is one second formatted, "2006-01-02T15:04:05": the part of ce_time
+// that the events of a busy publisher share (hundreds of thousands a second).
+type second struct {
+	unix int64
+	text [19]byte
+}
+
+// lastSecond caches the second formatted last.
+var lastSecond atomic.Pointer[second]
 
 // appendTime appends t in UTC as time.RFC3339Nano formats it (fraction
 // without trailing zeros): the ce_time header of every record. It is the
@@ -8,22 +21,30 @@ import "time"
 // they agree. Years outside 0000–9999 go to the standard library.
 func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
+	if s := lastSecond.Load(); s != nil && s.unix == t.Unix() {
+		b = append(b, s.text[:]...)
+	} else {
+		year, month, day := t.Date()
+		if year < 0 || year > 9999 {
+			return t.AppendFormat(b, time.RFC3339Nano)
+		}
+		hour, min, sec := t.Clock()
+		s := &second{unix: t.Unix()}
+		f := s.text[:0]
+		f = append4(f, year)
+		f = append(f, '-')
+		f = append2(f, int(month))
+		f = append(f, '-')
+		f = append2(f, day)
+		f = append(f, 'T')
+		f = append2(f, hour)
+		f = append(f, ':')
+		f = append2(f, min)
+		f = append(f, ':')
+		f = append2(f, sec)
+		lastSecond.Store(s)
+		b = append(b, s.text[:]...)
 	}
-	hour, min, sec := t.Clock()
-	b = append4(b, year)
-	b = append(b, '-')
-	b = append2(b, int(month))
-	b = append(b, '-')
-	b = append2(b, day)
-	b = append(b, 'T')
-	b = append2(b, hour)
-	b = append(b, ':')
-	b = append2(b, min)
-	b = append(b, ':')
-	b = append2(b, sec)
 	if ns := t.Nanosecond(); ns != 0 {
 		var frac [9]byte
 		for i := 8; i >= 0; i-- {

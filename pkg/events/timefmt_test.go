@@ -21,6 +21,12 @@ func TestAppendTime(t *testing.T) {
 		times = append(times, time.Unix(rng.Int64N(1<<36)-(1<<35), rng.Int64N(1e9)).In(time.FixedZone("y", rng.IntN(50000)-25000)))
 		times = append(times, time.UnixMilli(rng.Int64N(4e12)))
 	}
+	// Runs of times within one second (the cached second), in other
+	// zones, and alternating with another second.
+	base := time.Date(2026, 11, 22, 13, 59, 59, 0, time.UTC)
+	for i := range 50 {
+		times = append(times, base.Add(time.Duration(i)*time.Millisecond+time.Duration(i)), base.In(time.FixedZone("z", i*60)), base.Add(time.Second))
+	}
 	for _, tm := range times {
 		want := tm.UTC().Format(time.RFC3339Nano)
 		if got := string(appendTime(nil, tm)); got != want {
