@@ -36,8 +36,17 @@ func newPendings(n int) []pending {
 // the record and buffer are refilled by the next event given the slot.
 func (pd *pending) release() {
 	pd.p, pd.ev, pd.done, pd.r.Context = nil, nil, nil, nil
+	if cap(pd.buf) > maxKeptBuf {
+		// A large event's buffer is not kept: the ring would end up holding
+		// one per slot.
+		pd.buf = pd.inline[:0]
+	}
 	pd.busy.Store(false)
 }
+
+// maxKeptBuf is the largest buffer a slot keeps for the next event (a
+// lifecycle event with a full descriptor fits).
+const maxKeptBuf = 8 << 10
 
 // Bounds of the slots ring. A slot is ~760 bytes, so a ring grown to
 // franz-go's default of 50,000 buffered records (65,536 slots) holds ~50 MB:

@@ -39,3 +39,20 @@ func TestSlots(t *testing.T) {
 		t.Errorf("loose pending without its inline buffer: cap %d", cap(loose.buf))
 	}
 }
+
+// A slot keeps a grown buffer for the next event, unless it grew past
+// maxKeptBuf.
+func TestSlotBuffers(t *testing.T) {
+	s := newSlots(minSlots)
+	pd := s.get()
+	pd.buf = make([]byte, 0, 1024)
+	pd.release()
+	if cap(pd.buf) != 1024 {
+		t.Errorf("a 1 KiB buffer was dropped: cap %d", cap(pd.buf))
+	}
+	pd.buf = make([]byte, 0, maxKeptBuf+1)
+	pd.release()
+	if cap(pd.buf) != len(pd.inline) {
+		t.Errorf("a buffer past maxKeptBuf was kept: cap %d", cap(pd.buf))
+	}
+}
