@@ -261,6 +261,7 @@ func govRawLoop(ctx context.Context, env *Env, topics events.Topics, n int) (flo
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.TransactionalID(group),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.MetadataMinAge(governor.MetadataMinAge), // as the governor's client
 	)
 	if err != nil {
 		return 0, err

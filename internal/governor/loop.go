@@ -38,6 +38,7 @@ func (s *Service) judge(ctx context.Context) error {
 		kgo.TransactionalID(s.opts.TransactionalID),
 		kgo.TransactionTimeout(s.opts.TxnTimeout + 10*time.Second),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.MetadataMinAge(MetadataMinAge),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.needRebuild.Store(true) }),
 		kgo.WithLogger(kgoLogger{s.log}),
 	}, s.kopts...)

@@ -24,6 +24,13 @@ const (
 	// so at the default of 100 the collector ran many times a second and
 	// took about a quarter of the CPU.
 	GCPercent = 400
+	// MetadataMinAge bounds how long the governor's transactional client
+	// waits between metadata refreshes (franz-go's default is 5 s). A
+	// produce that opens a transaction while the broker still writes the
+	// previous one's markers gets CONCURRENT_TRANSACTIONS, and franz-go
+	// retries it after the next metadata refresh: with the default, a
+	// 5-second stall in the middle of judging.
+	MetadataMinAge = 250 * time.Millisecond
 	// StateTopic is the governor's own compacted topic (with the mesh
 	// prefix before it): per product, the state that judging needs.
 	StateTopic = "mesh.governor.state.v1"
