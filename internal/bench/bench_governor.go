@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -94,10 +93,10 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 		govRates, rawRates, ratios = append(govRates, gov), append(rawRates, raw), append(ratios, gov/raw)
 	}
 	return []Figure{
-		{Name: "governor.events_per_s", Value: govMedian(govRates), Unit: "events/s (median)"},
-		{Name: "governor.raw_loop.events_per_s", Value: govMedian(rawRates), Unit: "events/s (median)"},
+		{Name: "governor.events_per_s", Value: median(govRates), Unit: "events/s (median)"},
+		{Name: "governor.raw_loop.events_per_s", Value: median(rawRates), Unit: "events/s (median)"},
 		{Name: "governor.records_out_last_round", Value: float64(govOut), Unit: "violation, compliance and state records"},
-		{Name: "governor.eos.ratio", Value: govMedian(ratios)},
+		{Name: "governor.eos.ratio", Value: median(ratios)},
 	}, nil
 }
 
@@ -330,10 +329,4 @@ func waitLeaders(ctx context.Context, adm *kadm.Client, topics ...string) error 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func govMedian(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -322,8 +322,9 @@ type judgement struct {
 // Judge judges items in order, as if one at a time: each sees the state
 // the items before it left. The state changes that policies read (a
 // descriptor, a lifecycle status, a watermark) are made first, in order,
-// recording what each event's policies will see; the policies then run
-// on every core; and the open violations are reconciled in order.
+// recording what each event's policies will see; the policies then run,
+// and the open violations are reconciled, on every core, each product's
+// events in order on one worker.
 func (b *Batch) Judge(items []Item) {
 	js := make([]judgement, 0, len(items))
 	for i := range items {

@@ -99,12 +99,15 @@ func constant(v []byte, c string) string {
 	return string(v)
 }
 
+// domainSourcePrefix starts the CloudEvents source of a domain's events.
+const domainSourcePrefix = "/domains/"
+
 // DomainSource is the CloudEvents source of events a domain emits.
-func DomainSource(domain string) string { return "/domains/" + domain }
+func DomainSource(domain string) string { return domainSourcePrefix + domain }
 
 // SourceDomain returns the domain of a "/domains/<domain>" source.
 func SourceDomain(source string) (string, bool) {
-	d, ok := strings.CutPrefix(source, "/domains/")
+	d, ok := strings.CutPrefix(source, domainSourcePrefix)
 	if !ok || d == "" || strings.Contains(d, "/") {
 		return "", false
 	}
@@ -119,7 +122,7 @@ var (
 
 // recordBuf is what encoding an event builds: the record, its CloudEvents
 // headers, and one buffer holding the key, the per-event header values and
-// the value. The Publisher reuses them through a pool; Codec.Encode hands a
+// the value. The Publisher reuses them (its slots); Codec.Encode hands a
 // fresh one to its caller.
 type recordBuf struct {
 	r   kgo.Record
@@ -148,7 +151,7 @@ func (rb *recordBuf) fill(ev Event, topic, source string, enc *encoder) error {
 	}
 	at[1] = len(buf)
 	if source == "" {
-		buf = append(buf, "/domains/"...)
+		buf = append(buf, domainSourcePrefix...) // DomainSource, without a string per event
 		buf = append(buf, domainOf(ev)...)
 	} else {
 		buf = append(buf, source...)
