@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"time"
 
@@ -32,6 +33,16 @@ func init() { register("governor", benchGovernor) }
 // warms the broker up; then each round publishes a fresh input (a new topic
 // prefix) and runs both, in alternating order; the headline is the median of
 // the rounds' ratios governor/raw.
+//
+// Two more figures say where the difference goes. Each round also runs a
+// governor with no policies over the same input (decoding, state,
+// compliance, the same transactions: governor.nopolicy.ratio), and the
+// governor's own phase clock (Service.PhaseTime) gives its judging time per
+// 1,000 events. The judging loop is serial (GroupTransactSession forbids
+// polling while a transaction ends), so judging adds to the raw loop's
+// cycle: governor.judge_bound.ratio is raw ms / (raw ms + judge ms) per
+// 1,000 events, what the ratio would be if judging were all the governor
+// added.
 func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]Figure, error) {
 	n, rounds := 50_000, 5
 	if env.Quick {
@@ -41,6 +52,12 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 	if _, err := policy.Load(policies); err != nil {
 		return nil, fmt.Errorf("run from the repository root (policies/ must load): %w", err)
 	}
+	none, err := os.MkdirTemp("", "meshbone-no-policies-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(none)
+	noPolicies := policy.Dirs{Global: none}
 	reg, err := sr.NewClient(sr.URLs(env.Registry))
 	if err != nil {
 		return nil, err
@@ -54,13 +71,13 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 	if err := govPublish(ctx, env, reg, warm, n/10, 99); err != nil {
 		return nil, err
 	}
-	if _, _, err := govRun(ctx, env, warm.Prefix, policies, n/10); err != nil {
+	if _, err := govRun(ctx, env, warm.Prefix, policies, n/10); err != nil {
 		return nil, err
 	}
 	if _, err := govRawLoop(ctx, env, warm, n/10); err != nil {
 		return nil, err
 	}
-	var govRates, rawRates, ratios []float64
+	var govRates, rawRates, ratios, bareRatios, judgeMs, boundRatios []float64
 	var govOut int64
 	for round := range rounds {
 		prefix := env.Prefix("governor")
@@ -68,11 +85,21 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 		if err := govPublish(ctx, env, reg, topics, n, uint64(round+1)); err != nil {
 			return nil, err
 		}
-		logf("round %d: %d events published under %s", round+1, n, prefix)
-		var gov, raw float64
+		barePrefix := env.Prefix("governor-bare")
+		if err := govPublish(ctx, env, reg, events.MeshTopics(barePrefix), n, uint64(round+1)); err != nil {
+			return nil, err
+		}
+		logf("round %d: %d events published under %s and %s", round+1, n, prefix, barePrefix)
+		var gov, bare, raw float64
+		var judge time.Duration
 		runGov := func() error {
-			rate, out, err := govRun(ctx, env, prefix, policies, n)
-			gov, govOut = rate, out
+			r, err := govRun(ctx, env, prefix, policies, n)
+			gov, govOut, judge = r.rate, r.out, r.phases[governor.PhaseJudge]
+			return err
+		}
+		runBare := func() error {
+			r, err := govRun(ctx, env, barePrefix, noPolicies, n)
+			bare = r.rate
 			return err
 		}
 		runRaw := func() error {
@@ -80,22 +107,28 @@ func benchGovernor(ctx context.Context, env *Env, logf func(string, ...any)) ([]
 			raw = rate
 			return err
 		}
-		order := []func() error{runGov, runRaw}
+		order := []func() error{runGov, runRaw, runBare}
 		if round%2 == 1 {
-			order = []func() error{runRaw, runGov}
+			order = []func() error{runRaw, runGov, runBare}
 		}
 		for _, f := range order {
 			if err := f(); err != nil {
 				return nil, err
 			}
 		}
-		logf("round %d: governor %.0f events/s (%d records out), raw loop %.0f events/s, ratio %.3f", round+1, gov, govOut, raw, gov/raw)
+		rawMs, jMs := 1e6/raw, judge.Seconds()*1e6/float64(n)
+		logf("round %d: governor %.0f events/s (%d records out), raw loop %.0f events/s, ratio %.3f; without policies %.0f events/s (ratio %.3f); per 1000 events: raw loop %.1f ms, governor judging %.1f ms",
+			round+1, gov, govOut, raw, gov/raw, bare, bare/raw, rawMs, jMs)
 		govRates, rawRates, ratios = append(govRates, gov), append(rawRates, raw), append(ratios, gov/raw)
+		bareRatios, judgeMs, boundRatios = append(bareRatios, bare/raw), append(judgeMs, jMs), append(boundRatios, rawMs/(rawMs+jMs))
 	}
 	return []Figure{
 		{Name: "governor.events_per_s", Value: median(govRates), Unit: "events/s (median)"},
 		{Name: "governor.raw_loop.events_per_s", Value: median(rawRates), Unit: "events/s (median)"},
 		{Name: "governor.records_out_last_round", Value: float64(govOut), Unit: "violation, compliance and state records"},
+		{Name: "governor.nopolicy.ratio", Value: median(bareRatios), Unit: "(median of rounds; a governor with no policies over the raw loop)"},
+		{Name: "governor.judge_ms_per_1000", Value: median(judgeMs), Unit: "ms judging per 1,000 events (median of rounds; every core)"},
+		{Name: "governor.judge_bound.ratio", Value: median(boundRatios), Unit: "(median of rounds; raw ms / (raw ms + judge ms) per 1,000 events)"},
 		{Name: "governor.eos.ratio", Value: median(ratios)},
 	}, nil
 }
@@ -170,10 +203,19 @@ func govPublish(ctx context.Context, env *Env, reg *sr.Client, topics events.Top
 	return cl.ProduceSync(ctx, recs...).FirstErr()
 }
 
-// govRun runs a governor over the n published events and returns its rate
-// (from start, group join included, to the last record committed) and how
-// many records it produced.
-func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, n int) (float64, int64, error) {
+// govResult is one governor run: its rate (from start, group join
+// included, to the last record committed), how many records it produced,
+// and the time its judging loop spent in each phase.
+type govResult struct {
+	rate   float64
+	out    int64
+	phases [4]time.Duration // by governor.Phase
+}
+
+// govRun runs a governor over the n published events under prefix (its
+// own consumer group: a run under a new prefix reads the same input).
+func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, n int) (govResult, error) {
+	var r govResult
 	o := governor.DefaultOptions()
 	o.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: prefix}
 	o.Policies = policies
@@ -183,7 +225,7 @@ func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, 
 	o.FreshnessInterval = time.Hour
 	s, err := governor.New(o, nil)
 	if err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -194,23 +236,29 @@ func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, 
 		select {
 		case err := <-done:
 			cancel()
-			return 0, 0, fmt.Errorf("governor stopped after %d of %d records: %v", s.Judged(), n, err)
+			return r, fmt.Errorf("governor stopped after %d of %d records: %v", s.Judged(), n, err)
 		case <-deadline:
 			cancel()
 			<-done
-			return 0, 0, fmt.Errorf("governor judged %d of %d records in 10 minutes", s.Judged(), n)
+			return r, fmt.Errorf("governor judged %d of %d records in 10 minutes", s.Judged(), n)
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
 	elapsed := time.Since(start)
 	self, broker := cpu.perRecord(n)
 	cancel()
-	fmt.Printf("  [governor] %.0f events/s, CPU µs/event: this process %.1f, broker %.1f\n", float64(n)/elapsed.Seconds(), self, broker)
-	if err := <-done; err != nil {
-		return 0, 0, err
+	for p := range r.phases {
+		r.phases[p] = s.PhaseTime(governor.Phase(p))
 	}
-	out, err := govOutputCount(ctx, env, prefix)
-	return float64(n) / elapsed.Seconds(), out, err
+	per1000 := func(p governor.Phase) float64 { return r.phases[p].Seconds() * 1e6 / float64(n) }
+	fmt.Printf("  [governor %s] %.0f events/s, CPU µs/event: this process %.1f, broker %.1f; ms per 1000 events: decode %.1f, judge %.1f, write %.1f, commit %.1f\n",
+		policies.Global, float64(n)/elapsed.Seconds(), self, broker, per1000(governor.PhaseDecode), per1000(governor.PhaseJudge), per1000(governor.PhaseWrite), per1000(governor.PhaseCommit))
+	if err := <-done; err != nil {
+		return r, err
+	}
+	r.rate = float64(n) / elapsed.Seconds()
+	r.out, err = govOutputCount(ctx, env, prefix)
+	return r, err
 }
 
 // govOutputCount counts the records the governor wrote (high watermarks of

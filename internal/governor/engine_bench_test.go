@@ -79,3 +79,52 @@ func BenchmarkJudge(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkJudgeOnly measures Batch.Judge alone over decoded events, in
+// batches of 1,000, as the service runs it (on every core).
+func BenchmarkJudgeOnly(b *testing.B) {
+	reg := srfake.New()
+	defer reg.Close()
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := events.NewCodec(cl, events.MeshTopics(""))
+	ctx := context.Background()
+	evs := eosEvents(6000, 1)
+	var items []Item
+	for _, s := range evs {
+		r, err := codec.Encode(ctx, s.ev, s.source)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev, err := codec.Decode(ctx, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		it := Item{CE: events.CloudEventOf(r)}
+		switch ev := ev.(type) {
+		case *events.ProductLifecycleEvent:
+			it.Lifecycle = ev
+		case *events.QualityEvent:
+			it.Quality = ev
+		}
+		items = append(items, it)
+	}
+	set, err := policy.Load(policy.RootDirs("../../policies"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		e := NewEngine(set)
+		for j := 0; j < len(items); j += 1000 {
+			bt := e.Begin(t0)
+			bt.Judge(items[j:min(j+1000, len(items))])
+			bt.Changed()
+			bt.Commit()
+		}
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "events/s")
+}

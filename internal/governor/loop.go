@@ -161,12 +161,14 @@ func retryWait(n int, limit time.Duration) time.Duration {
 // (which carries state from one event to the next) runs in order, and the
 // records are produced in order as soon as they are encoded.
 func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record, check bool) (bool, error) {
+	clock := s.startPhases()
 	b := s.engine.Begin(s.opts.Now())
 	var jobs []outJob
 	var dead []events.ErrorClass
 	judged := map[string]int{}
 	descriptors := map[string][]byte{} // product id -> its newest lifecycle record value
 	decoded := s.decodeAll(ctx, recs)
+	clock.done(PhaseDecode)
 	for i, r := range recs {
 		d := &decoded[i]
 		if d.err != nil {
@@ -202,6 +204,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	if check {
 		b.Freshness()
 	}
+	clock.done(PhaseJudge)
 	for _, v := range b.Violations {
 		jobs = append(jobs, outJob{event: v})
 	}
@@ -258,6 +261,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		produceErr = flushErr
 	}
 	mu.Unlock()
+	clock.done(PhaseWrite)
 	if s.crashHook != nil && s.crashHook() {
 		return false, errCrashed
 	}
@@ -267,6 +271,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		end = kgo.TryAbort
 	}
 	committed, err := sess.End(tctx, end)
+	clock.done(PhaseCommit)
 	if err != nil {
 		return false, fmt.Errorf("governor: end transaction: %w", err)
 	}

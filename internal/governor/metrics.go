@@ -2,6 +2,7 @@ package governor
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,6 +20,7 @@ type metrics struct {
 	transactions *prometheus.CounterVec // result: committed, aborted
 	records      *prometheus.CounterVec // topic (records judged in committed transactions)
 	deadLetters  *prometheus.CounterVec // class
+	phaseSeconds *prometheus.CounterVec // phase (Phases)
 	reloads      *prometheus.CounterVec // result: ok, failed
 	policies     prometheus.Gauge
 	products     prometheus.Gauge
@@ -44,13 +46,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbone_governor_dead_letters_total", Help: "Records sent to the dead-letter topic, by error class.",
 		}, []string{"class"}),
+		phaseSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_governor_phase_seconds_total", Help: "Time the judging loop spent in each phase of its batches (decode, judge, write, commit), committed or not.",
+		}, []string{"phase"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbone_governor_policy_reloads_total", Help: "Policy reloads, by result (ok, failed).",
 		}, []string{"result"}),
 		policies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_policies", Help: "Policies in force."}),
 		products: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_products", Help: "Products the governor knows."}),
 	}
-	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.reloads, m.policies, m.products)
+	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.phaseSeconds, m.reloads, m.policies, m.products)
 	return m
 }
 
@@ -77,3 +82,37 @@ func (m *metrics) setLag(topic string, partition int32, lag int64) {
 }
 
 func (m *metrics) setPolicies(s *policy.Set) { m.policies.Set(float64(s.Len())) }
+
+// Phase is a step of the judging loop's cycle, timed per batch.
+type Phase int
+
+// The phases of a batch, in order. Polling is not one: it waits for
+// records.
+const (
+	PhaseDecode Phase = iota // decoding the polled records (every core)
+	PhaseJudge               // evaluating the policies and reconciling the states (every core)
+	PhaseWrite               // encoding and producing the outcome, and waiting for its acks
+	PhaseCommit              // committing the offsets and ending the transaction
+	phases
+)
+
+func (p Phase) String() string {
+	return [...]string{"decode", "judge", "write", "commit"}[p]
+}
+
+// phaseClock adds the time since the last mark to a phase.
+type phaseClock struct {
+	s    *Service
+	last time.Time
+}
+
+func (s *Service) startPhases() phaseClock { return phaseClock{s: s, last: time.Now()} }
+
+// done ends phase p now.
+func (c *phaseClock) done(p Phase) {
+	now := time.Now()
+	d := now.Sub(c.last)
+	c.last = now
+	c.s.phases[p].Add(int64(d))
+	c.s.m.phaseSeconds.WithLabelValues(p.String()).Add(d.Seconds())
+}

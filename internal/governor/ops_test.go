@@ -108,6 +108,10 @@ spec:
 		`meshbone_governor_transactions_total{result="committed"}`,
 		`meshbone_governor_policy_reloads_total{result="failed"}`,
 		`meshbone_governor_policies 10`,
+		`meshbone_governor_phase_seconds_total{phase="decode"}`,
+		`meshbone_governor_phase_seconds_total{phase="judge"}`,
+		`meshbone_governor_phase_seconds_total{phase="write"}`,
+		`meshbone_governor_phase_seconds_total{phase="commit"}`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -43,7 +43,8 @@ type Service struct {
 	needRebuild atomic.Bool
 	judged      atomic.Int64 // records judged in committed transactions
 	aborts      atomic.Int64
-	checks      atomic.Int64 // freshness checks committed
+	checks      atomic.Int64         // freshness checks committed
+	phases      [phases]atomic.Int64 // nanoseconds spent per Phase
 
 	// crashHook, set by tests, is called after a batch is produced and
 	// before its transaction ends; returning true makes Run stop there as
@@ -119,6 +120,10 @@ func (s *Service) Policies() *policy.Set { return s.engine.Policies() }
 
 // Judged returns how many records were judged in committed transactions.
 func (s *Service) Judged() int64 { return s.judged.Load() }
+
+// PhaseTime returns the time the judging loop has spent in phase p, over
+// every batch so far.
+func (s *Service) PhaseTime(p Phase) time.Duration { return time.Duration(s.phases[p].Load()) }
 
 // Aborted returns how many transactions were aborted.
 func (s *Service) Aborted() int64 { return s.aborts.Load() }
