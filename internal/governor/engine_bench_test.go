@@ -17,25 +17,8 @@ import (
 // and state, in batches of 1,000. Decoding and encoding are serial here
 // (the service runs them on every core); judging is what the service does.
 func BenchmarkJudge(b *testing.B) {
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	codec := events.NewCodec(cl, events.MeshTopics(""))
+	codec, recs, set := benchSetup(b)
 	ctx := context.Background()
-	evs := eosEvents(6000, 1)
-	recs := make([]*kgo.Record, len(evs))
-	for i, s := range evs {
-		if recs[i], err = codec.Encode(ctx, s.ev, s.source); err != nil {
-			b.Fatal(err)
-		}
-	}
-	set, err := policy.Load(policy.RootDirs("../../policies"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for range b.N {
 		e := NewEngine(set)
@@ -43,18 +26,7 @@ func BenchmarkJudge(b *testing.B) {
 			bt := e.Begin(t0)
 			var items []Item
 			for _, r := range recs[j:min(j+1000, len(recs))] {
-				ev, err := codec.Decode(ctx, r)
-				if err != nil {
-					b.Fatal(err)
-				}
-				it := Item{CE: events.CloudEventOf(r)}
-				switch ev := ev.(type) {
-				case *events.ProductLifecycleEvent:
-					it.Lifecycle = ev
-				case *events.QualityEvent:
-					it.Quality = ev
-				}
-				items = append(items, it)
+				items = append(items, benchItem(b, codec, r))
 			}
 			bt.Judge(items)
 			for _, v := range bt.Violations {
@@ -83,37 +55,10 @@ func BenchmarkJudge(b *testing.B) {
 // BenchmarkJudgeOnly measures Batch.Judge alone over decoded events, in
 // batches of 1,000, as the service runs it (on every core).
 func BenchmarkJudgeOnly(b *testing.B) {
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	codec := events.NewCodec(cl, events.MeshTopics(""))
-	ctx := context.Background()
-	evs := eosEvents(6000, 1)
-	var items []Item
-	for _, s := range evs {
-		r, err := codec.Encode(ctx, s.ev, s.source)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ev, err := codec.Decode(ctx, r)
-		if err != nil {
-			b.Fatal(err)
-		}
-		it := Item{CE: events.CloudEventOf(r)}
-		switch ev := ev.(type) {
-		case *events.ProductLifecycleEvent:
-			it.Lifecycle = ev
-		case *events.QualityEvent:
-			it.Quality = ev
-		}
-		items = append(items, it)
-	}
-	set, err := policy.Load(policy.RootDirs("../../policies"))
-	if err != nil {
-		b.Fatal(err)
+	codec, recs, set := benchSetup(b)
+	items := make([]Item, len(recs))
+	for i, r := range recs {
+		items[i] = benchItem(b, codec, r)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -127,4 +72,45 @@ func BenchmarkJudgeOnly(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchSetup returns a codec on a fake registry, 6,000 records of lifecycle
+// and quality events about 1,000 products (eosEvents), and the default
+// policies.
+func benchSetup(b *testing.B) (*events.Codec, []*kgo.Record, *policy.Set) {
+	reg := srfake.New()
+	b.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := events.NewCodec(cl, events.MeshTopics(""))
+	evs := eosEvents(6000, 1)
+	recs := make([]*kgo.Record, len(evs))
+	for i, s := range evs {
+		if recs[i], err = codec.Encode(context.Background(), s.ev, s.source); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set, err := policy.Load(policy.RootDirs("../../policies"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return codec, recs, set
+}
+
+// benchItem decodes r into the Item the service would judge.
+func benchItem(b *testing.B, codec *events.Codec, r *kgo.Record) Item {
+	ev, err := codec.Decode(context.Background(), r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	it := Item{CE: events.CloudEventOf(r)}
+	switch ev := ev.(type) {
+	case *events.ProductLifecycleEvent:
+		it.Lifecycle = ev
+	case *events.QualityEvent:
+		it.Quality = ev
+	}
+	return it
 }
