@@ -216,8 +216,9 @@ func benchIndexerFold(ctx context.Context, env *Env, logf func(string, ...any)) 
 
 // bareInserts copies every row of the view at src (the full-text rows
 // included) into an empty view of the same schema at dst with prepared
-// INSERTs, batch rows per transaction, and times only the inserts (the rows
-// are read into memory first).
+// INSERTs, batch rows per transaction, on a connection opened exactly like the
+// store's writer, and times only the inserts (the rows are read into memory
+// first).
 func bareInserts(ctx context.Context, src, dst string, batch int) (int, time.Duration, error) {
 	s, err := store.Open(ctx, dst, store.Options{}) // creates the schema
 	if err != nil {
@@ -229,7 +230,7 @@ func bareInserts(ctx context.Context, src, dst string, batch int) (int, time.Dur
 		return 0, 0, err
 	}
 	defer from.Close()
-	to, err := sql.Open("sqlite", "file:"+dst+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	to, err := sql.Open("sqlite", store.WriterDSN(dst))
 	if err != nil {
 		return 0, 0, err
 	}
