@@ -55,7 +55,7 @@ Without a query it lists every product (filtered) by name.`,
 				q.Set("size", strconv.Itoa(size))
 			}
 			var res store.SearchResult
-			if _, err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/search", q), nil, "", &res); err != nil {
+			if err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/search", q), nil, "", &res); err != nil {
 				return err
 			}
 			if g.Output == "json" {
@@ -137,7 +137,7 @@ func clip(s string, n int) string {
 
 func (g *globals) product(ctx context.Context, id string) (*store.Product, error) {
 	var p store.Product
-	if _, err := g.call(ctx, "GET", g.indexerURL("/api/v1/products/"+url.PathEscape(id), nil), nil, "", &p); err != nil {
+	if err := g.call(ctx, "GET", g.indexerURL("/api/v1/products/"+url.PathEscape(id), nil), nil, "", &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -271,7 +271,7 @@ func lineageCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := url.Values{"direction": {direction}, "depth": {strconv.Itoa(depth)}}
 			var gr store.Graph
-			if _, err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/lineage/"+url.PathEscape(args[0]), q), nil, "", &gr); err != nil {
+			if err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/lineage/"+url.PathEscape(args[0]), q), nil, "", &gr); err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(gr.Nodes))

@@ -61,7 +61,7 @@ func productApplyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var res registrar.ApplyResult
-			if _, err := g.call(cmd.Context(), http.MethodPost, g.productURL(""), body, "application/json", &res); err != nil {
+			if err := g.call(cmd.Context(), http.MethodPost, g.productURL(""), body, "application/json", &res); err != nil {
 				return err
 			}
 			outcome := string(res.Type)
@@ -89,7 +89,7 @@ func productGetCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p registrar.Product
-			if _, err := g.call(cmd.Context(), http.MethodGet, g.productURL(args[0]), nil, "", &p); err != nil {
+			if err := g.call(cmd.Context(), http.MethodGet, g.productURL(args[0]), nil, "", &p); err != nil {
 				return err
 			}
 			return g.print(p, nil, productRows(p))
@@ -143,7 +143,7 @@ func productListCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var l registrar.ProductList
-			if _, err := g.call(cmd.Context(), http.MethodGet, g.productURL(""), nil, "", &l); err != nil {
+			if err := g.call(cmd.Context(), http.MethodGet, g.productURL(""), nil, "", &l); err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(l.Products))
@@ -195,7 +195,7 @@ func (g *globals) action(cmd *cobra.Command, id, verb string, req any) error {
 		return err
 	}
 	var res registrar.ActionResult
-	if _, err := g.call(cmd.Context(), http.MethodPost, g.productURL(id, verb), body, "application/json", &res); err != nil {
+	if err := g.call(cmd.Context(), http.MethodPost, g.productURL(id, verb), body, "application/json", &res); err != nil {
 		return err
 	}
 	rows := [][]string{{"product", res.ID}, {"version", res.Version}, {"result", string(res.Type)}, {"event", res.EventID}}
