@@ -134,14 +134,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate reports the first option that cannot work.
+// Validate reports the first option that cannot work, in the wording the
+// three services share: "<flag>: <value> <what is wrong>", or
+// "<flag>: is required" when it is missing.
 func (o Options) Validate() error {
 	if err := o.Kafka.Validate(); err != nil {
 		return err
 	}
 	switch {
 	case o.Policies.Global == "" && o.Policies.Domains == "":
-		return errors.New("policies: a global or a domain policy directory is required")
+		return errors.New("policies: is required (a global or a domain policy directory)")
 	case o.FreshnessInterval < 10*time.Millisecond:
 		return fmt.Errorf("freshness-interval: %s is below 10ms", o.FreshnessInterval)
 	case o.MaxBatch < 1:
