@@ -9,6 +9,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
+	celast "cel.dev/cel-go/common/ast"
 
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -26,6 +27,13 @@ type Policy struct {
 	Message     string // template with ${...} CEL placeholders
 	File        string // where it was loaded from
 	Version     string // short SHA-256 of the canonical content
+	// ReadsUpstream says a lifecycle policy reads the product's inputs
+	// (the variable upstream, event.upstream_id or event.upstream_change;
+	// event.kind alone does not count, as policies use it to tell lifecycle
+	// from quality events): it judges re-judgements (TriggerUpstream) too, and
+	// the violations it raises on a product with inputs are named by the
+	// product's event and the state of those inputs (see the governor).
+	ReadsUpstream bool
 
 	when, require cel.Program
 	message       []segment
@@ -74,7 +82,8 @@ func compile(file string, doc *document, env *cel.Env) (*Policy, []*Error) {
 		errs = append(errs, &Error{File: file, Line: doc.lines[field], PolicyID: doc.ID, Field: field, Msg: msg})
 	}
 	prog := func(field, src string) cel.Program {
-		prg, msg := compileExpr(env, src, field != "spec.message")
+		prg, up, msg := compileExpr(env, src, field != "spec.message")
+		p.ReadsUpstream = p.ReadsUpstream || up
 		if msg != "" {
 			fail(field, msg)
 		}
@@ -105,24 +114,46 @@ func compile(file string, doc *document, env *cel.Env) (*Policy, []*Error) {
 	return p, errs
 }
 
-// compileExpr compiles and type-checks src; a problem comes back as
+// compileExpr compiles and type-checks src, and says whether it reads the
+// product's inputs (see Policy.ReadsUpstream); a problem comes back as
 // "<line>:<column>: <message>" per issue, joined by "; ".
-func compileExpr(env *cel.Env, src string, wantBool bool) (cel.Program, string) {
+func compileExpr(env *cel.Env, src string, wantBool bool) (cel.Program, bool, string) {
 	ast, iss := env.Compile(src)
 	if iss.Err() != nil {
-		return nil, issues(iss.Errors())
+		return nil, false, issues(iss.Errors())
 	}
 	if wantBool && ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
-		return nil, fmt.Sprintf("1:1: must be a bool expression, this one is %s", ast.OutputType())
+		return nil, false, fmt.Sprintf("1:1: must be a bool expression, this one is %s", ast.OutputType())
 	}
 	// No run-time cost limit: cost tracking would double the price of
 	// every evaluation, and what policies iterate over (a descriptor's
 	// lists, a run's checks) is small.
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, err.Error()
+		return nil, false, err.Error()
 	}
-	return prg, ""
+	return prg, readsUpstream(ast.NativeRep().Expr()), ""
+}
+
+// upstreamFields are the fields of event that tell a re-judgement from the
+// product's own event.
+var upstreamFields = map[string]bool{"upstream_id": true, "upstream_change": true}
+
+// readsUpstream reports whether e reads the variable upstream or one of
+// event's upstreamFields.
+func readsUpstream(e celast.Expr) bool {
+	found := false
+	celast.PostOrderVisit(e, celast.NewExprVisitor(func(e celast.Expr) {
+		switch e.Kind() {
+		case celast.IdentKind:
+			found = found || e.AsIdent() == VarUpstream
+		case celast.SelectKind:
+			sel := e.AsSelect()
+			op := sel.Operand()
+			found = found || op.Kind() == celast.IdentKind && op.AsIdent() == VarEvent && upstreamFields[sel.FieldName()]
+		}
+	}))
+	return found
 }
 
 func issues(errs []*common.Error) string {

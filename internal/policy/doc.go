@@ -46,13 +46,20 @@
 //	                           product_id, product_domain (the domain part of
 //	                           the product id), product_known (a lifecycle
 //	                           event was seen for it), watermark (the newest
-//	                           data_watermark seen for the product)
+//	                           data_watermark seen for the product);
+//	                           for a re-judgement (kind "upstream", type
+//	                           UPSTREAM: one of the product's inputs
+//	                           changed) upstream_id and upstream_change
+//	                           (the input's lifecycle event type)
 //	quality   policy.Quality   the quality event (zero for other kinds), with
 //	                           checks [{name, dimension, column, observed,
 //	                           operator, threshold, passed}]
 //	upstream  list(policy.Upstream)  the product's inputs as the mesh knows
 //	                           them: {id, known, status} with status ACTIVE,
-//	                           DEPRECATED, RETIRED or UNKNOWN
+//	                           DEPRECATED, RETIRED or UNKNOWN. A lifecycle
+//	                           policy that reads upstream (or
+//	                           event.upstream_*) judges the product again
+//	                           whenever one of its inputs changes.
 //	now       timestamp        the time of the evaluation
 //
 // Functions beyond standard CEL and its strings extension (join, split, ...):

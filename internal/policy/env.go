@@ -101,6 +101,12 @@ type Event struct {
 	ProductDomain string    `cel:"product_domain"`
 	ProductKnown  bool      `cel:"product_known"`
 	Watermark     time.Time `cel:"watermark"`
+	// UpstreamID and UpstreamChange name, for a re-judgement (kind
+	// "upstream"), the input whose change asked for it and how it changed
+	// (REGISTERED, UPDATED, VERSION_PUBLISHED, DEPRECATED, RETIRED); empty
+	// for other kinds.
+	UpstreamID     string `cel:"upstream_id"`
+	UpstreamChange string `cel:"upstream_change"`
 
 	cel [eventFields]atomic.Value // ref.Val: the fields above as CEL read them, by position, once read (see fieldCache)
 }

@@ -29,6 +29,12 @@ const (
 	TriggerQuality Trigger = "quality"
 	// TriggerFreshness judges every known product on the governor's timer.
 	TriggerFreshness Trigger = "freshness"
+	// TriggerUpstream judges a product again when one of its inputs
+	// changes (registered, updated, deprecated, retired), with the
+	// lifecycle policies that read its inputs (ReadsUpstream). It is not
+	// written in a policy's "on": a lifecycle policy that reads upstream,
+	// event.upstream_id or event.upstream_change judges re-judgements too.
+	TriggerUpstream Trigger = "upstream"
 )
 
 // Triggers lists every trigger.

@@ -279,7 +279,11 @@ func build(files []loaded) (*Set, []*Error) {
 	h := sha256.New()
 	for _, p := range s.policies {
 		fmt.Fprintf(h, "%s@%s\n", p.ID, p.Version)
-		for _, t := range p.On {
+		on := p.On
+		if p.ReadsUpstream && p.Applies(TriggerLifecycle) {
+			on = append(slices.Clip(on), TriggerUpstream)
+		}
+		for _, t := range on {
 			if p.Scope == events.ScopeGlobal {
 				s.global[t] = append(s.global[t], p)
 				continue

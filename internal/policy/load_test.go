@@ -16,7 +16,7 @@ func TestLoadDefaultPolicies(t *testing.T) {
 		t.Fatalf("load the default policies: %v", err)
 	}
 	want := []string{"audit-logging", "data-lineage", "deprecation", "encryption-at-rest", "freshness", "ownership",
-		"pii-masking", "quality-slo", "retention-policy", "campaign-attribution", "orders-retention"}
+		"pii-masking", "quality-slo", "retention-policy", "upstream-deprecation", "campaign-attribution", "orders-retention"}
 	var got []string
 	for _, p := range s.Policies() {
 		got = append(got, p.ID)
@@ -26,6 +26,15 @@ func TestLoadDefaultPolicies(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("policies %v, want %v", got, want)
+	}
+	// Only the lifecycle policies that read a product's inputs judge its
+	// re-judgements.
+	var upstream []string
+	for _, p := range s.For("sales", TriggerUpstream) {
+		upstream = append(upstream, p.ID)
+	}
+	if got, want := strings.Join(upstream, ","), "data-lineage,upstream-deprecation"; got != want {
+		t.Errorf("upstream policies %s, want %s", got, want)
 	}
 	if p, _ := s.Get("orders-retention"); p.Scope != events.ScopeDomain || p.Domain != "sales" {
 		t.Errorf("orders-retention: scope %s domain %q, want DOMAIN sales", p.Scope, p.Domain)

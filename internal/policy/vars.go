@@ -27,7 +27,10 @@ type Input struct {
 	EventID    string            // the judged event's id (for freshness: the event that set the watermark)
 	Watermark  time.Time         // newest data_watermark seen for the product
 	Upstream   []Upstream
-	Now        time.Time
+	// UpstreamID and UpstreamChange are, for TriggerUpstream, the input
+	// that changed and its lifecycle event type.
+	UpstreamID, UpstreamChange string
+	Now                        time.Time
 }
 
 // Vars is the CEL activation of one event, built once and shared by every
@@ -93,16 +96,18 @@ func NewVars(in Input) *Vars {
 		id = p.ID
 	}
 	ev := Event{
-		Kind:          string(in.Trigger),
-		Type:          strings.ToUpper(string(in.Trigger)),
-		ID:            in.EventID,
-		Source:        in.CloudEvent.Source,
-		Subject:       in.CloudEvent.Subject,
-		Time:          in.CloudEvent.Time,
-		ProductID:     id,
-		ProductDomain: DomainOf(id),
-		ProductKnown:  in.Product != nil,
-		Watermark:     in.Watermark,
+		Kind:           string(in.Trigger),
+		Type:           strings.ToUpper(string(in.Trigger)),
+		ID:             in.EventID,
+		Source:         in.CloudEvent.Source,
+		Subject:        in.CloudEvent.Subject,
+		Time:           in.CloudEvent.Time,
+		ProductID:      id,
+		ProductDomain:  DomainOf(id),
+		ProductKnown:   in.Product != nil,
+		Watermark:      in.Watermark,
+		UpstreamID:     in.UpstreamID,
+		UpstreamChange: in.UpstreamChange,
 	}
 	ev.SourceDomain, _ = events.SourceDomain(in.CloudEvent.Source)
 	var q Quality
