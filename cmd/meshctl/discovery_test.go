@@ -33,7 +33,7 @@ func startIndexer(t *testing.T, evs func(env *testkit.Env) []events.Event) disco
 	t.Logf("meshctl discovery on %s", env.Backend)
 	ix, err := indexer.New(indexer.Options{
 		Kafka: kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix},
-		DB:    t.TempDir() + "/view.db", HTTPAddr: "127.0.0.1:0",
+		DB:    t.TempDir() + "/view.db", Listen: "127.0.0.1:0",
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -165,7 +165,7 @@ func kafkaCfg(env *Env, prefix string) kafka.Config {
 // folded everything, and returns how long that took from New.
 func foldAll(ctx context.Context, env *Env, d *ixDataset, db string, rebuild bool) (time.Duration, indexer.Status, error) {
 	start := time.Now()
-	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, d.prefix), DB: db, Rebuild: rebuild, HTTPAddr: "127.0.0.1:0"}, nil)
+	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, d.prefix), DB: db, Rebuild: rebuild, Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		return 0, indexer.Status{}, err
 	}
@@ -462,7 +462,7 @@ func benchIndexerSearch(ctx context.Context, env *Env, logf func(string, ...any)
 	if err := ixCreateTopics(ctx, env, prefix); err != nil {
 		return nil, err
 	}
-	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, prefix), DB: db, HTTPAddr: "127.0.0.1:0"}, nil)
+	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, prefix), DB: db, Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +554,7 @@ func benchIndexerFreshness(ctx context.Context, env *Env, logf func(string, ...a
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, prefix), DB: filepath.Join(dir, "fresh.db"), HTTPAddr: "127.0.0.1:0"}, nil)
+	ix, err := indexer.New(indexer.Options{Kafka: kafkaCfg(env, prefix), DB: filepath.Join(dir, "fresh.db"), Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		return nil, err
 	}

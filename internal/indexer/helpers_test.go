@@ -32,7 +32,7 @@ func kafkaConfig(env *testkit.Env) kafka.Config {
 // stop is called); stop waits for Run to return and fails on its error.
 func start(t *testing.T, env *testkit.Env, db string, rebuild bool) (*indexer.Indexer, func()) {
 	t.Helper()
-	ix, err := indexer.New(indexer.Options{Kafka: kafkaConfig(env), DB: db, Rebuild: rebuild, HTTPAddr: "127.0.0.1:0", MaxBatch: 100}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	ix, err := indexer.New(indexer.Options{Kafka: kafkaConfig(env), DB: db, Rebuild: rebuild, Listen: "127.0.0.1:0", MaxBatch: 100}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,11 +36,13 @@ type Indexer struct {
 	ran    atomic.Bool
 }
 
-// New validates opts, opens (or with Rebuild, recreates) the view and
-// listens on HTTPAddr. Run consumes and serves.
+// New fills opts' zero values with the defaults, validates them, opens (or
+// with Rebuild, recreates) the view and listens on Listen. Run consumes and
+// serves.
 func New(opts Options, log *zap.Logger) (*Indexer, error) {
-	if err := opts.defaults(); err != nil {
-		return nil, err
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("indexer: %w", err)
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -75,7 +77,7 @@ func New(opts Options, log *zap.Logger) (*Indexer, error) {
 		store:  st,
 		prog:   newProgress(),
 	}
-	ix.srv, err = ops.NewServer(opts.HTTPAddr, ix.ready)
+	ix.srv, err = ops.NewServer(opts.Listen, ix.ready)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("indexer: %w", err)

@@ -9,16 +9,20 @@ import (
 	"github.com/meshbone/meshbone/internal/store"
 )
 
-// Defaults of Options; the flags of cmd/indexer carry the same names.
+// Defaults of Options; their names mirror the flags of cmd/indexer.
 const (
-	DefaultHTTPAddr         = ":8080"
+	DefaultListen           = ":8080"
 	DefaultDB               = "meshbone-indexer.db"
 	DefaultMaxBatch         = 5000
 	DefaultDiscoverInterval = 30 * time.Second
 	DefaultMaxWait          = 30 * time.Second
-	DefaultWait             = 5 * time.Second
-	DefaultRetryBackoff     = 200 * time.Millisecond
-	MaxRetryBackoff         = 5 * time.Second
+	// DefaultWait is how long a status request waits when it gives no
+	// timeout.
+	DefaultWait = 5 * time.Second
+	// DefaultRetryBackoff and MaxRetryBackoff bound the wait before
+	// retrying a failed fold or fetch.
+	DefaultRetryBackoff = 200 * time.Millisecond
+	MaxRetryBackoff     = 5 * time.Second
 	// DeadLetterGroup names the indexer in the dlq_group header of the
 	// records it dead-letters (it has no consumer group).
 	DeadLetterGroup = "meshbone-indexer"
@@ -29,49 +33,74 @@ type Options struct {
 	// Kafka is how to reach the brokers and the schema registry, and the
 	// mesh's topic prefix.
 	Kafka kafka.Config
-	// DB is the SQLite file of the view; default "meshbone-indexer.db".
+	// DB is the SQLite file of the view.
 	DB string
 	// Rebuild deletes the view first and replays the topics from the start.
 	Rebuild bool
-	// HTTPAddr is where the API and the web page listen; default ":8080".
-	HTTPAddr string
-	// MaxBatch is the most records folded in one transaction; default 5000.
+	// Listen is the HTTP address of the API, the web page, /healthz,
+	// /readyz and /metrics; ":0" picks a free port.
+	Listen string
+	// MaxBatch is the most records folded in one transaction.
 	MaxBatch int
 	// DiscoverInterval is how often the indexer looks for partitions added
-	// to the mesh topics; default 30s.
+	// to the mesh topics.
 	DiscoverInterval time.Duration
-	// MaxWait bounds the timeout a status request may wait; default 30s.
+	// MaxWait bounds the timeout a status request may wait.
 	MaxWait time.Duration
 	// Store configures the view.
 	Store store.Options
 }
 
-func (o *Options) defaults() error {
-	if o.DB == "" {
-		o.DB = DefaultDB
+// DefaultOptions returns Options with every default set, for a
+// single-broker cluster on localhost.
+func DefaultOptions() Options {
+	return Options{
+		Kafka:            kafka.DefaultConfig(),
+		DB:               DefaultDB,
+		Listen:           DefaultListen,
+		MaxBatch:         DefaultMaxBatch,
+		DiscoverInterval: DefaultDiscoverInterval,
+		MaxWait:          DefaultMaxWait,
 	}
-	if o.HTTPAddr == "" {
-		o.HTTPAddr = DefaultHTTPAddr
+}
+
+// withDefaults fills zero values with the defaults.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.DB == "" {
+		o.DB = d.DB
+	}
+	if o.Listen == "" {
+		o.Listen = d.Listen
 	}
 	if o.MaxBatch == 0 {
-		o.MaxBatch = DefaultMaxBatch
+		o.MaxBatch = d.MaxBatch
 	}
 	if o.DiscoverInterval == 0 {
-		o.DiscoverInterval = DefaultDiscoverInterval
+		o.DiscoverInterval = d.DiscoverInterval
 	}
 	if o.MaxWait == 0 {
-		o.MaxWait = DefaultMaxWait
+		o.MaxWait = d.MaxWait
 	}
+	return o
+}
+
+// Validate reports the first option that cannot work, in the wording the
+// three services share: "<flag>: <value> <what is wrong>", or
+// "<flag>: is required" when it is missing.
+func (o Options) Validate() error {
 	if err := o.Kafka.Validate(); err != nil {
-		return fmt.Errorf("indexer: %w", err)
+		return err
 	}
 	switch {
+	case o.DB == "":
+		return errors.New("db: is required")
 	case o.MaxBatch < 1:
-		return fmt.Errorf("indexer: max-batch %d: must be at least 1", o.MaxBatch)
+		return fmt.Errorf("max-batch: %d is below 1", o.MaxBatch)
 	case o.DiscoverInterval < time.Second:
-		return fmt.Errorf("indexer: discover-interval %s: must be at least 1s", o.DiscoverInterval)
+		return fmt.Errorf("discover-interval: %s is below 1s", o.DiscoverInterval)
 	case o.MaxWait < time.Second:
-		return fmt.Errorf("indexer: max-wait %s: must be at least 1s", o.MaxWait)
+		return fmt.Errorf("max-wait: %s is below 1s", o.MaxWait)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func startMesh(t *testing.T) string {
 	}
 	ix, err := indexer.New(indexer.Options{
 		Kafka: kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix},
-		DB:    filepath.Join(t.TempDir(), "view.db"), HTTPAddr: "127.0.0.1:0",
+		DB:    filepath.Join(t.TempDir(), "view.db"), Listen: "127.0.0.1:0",
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
