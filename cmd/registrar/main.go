@@ -7,12 +7,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+
+	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/ops"
 	"github.com/meshbone/meshbone/internal/registrar"
@@ -20,31 +23,29 @@ import (
 
 func main() { os.Exit(run(os.Args[1:])) }
 
+// run parses the flags into registrar.Options and runs the registrar until
+// SIGINT or SIGTERM: 0 when it stopped cleanly, 1 when it could not start or
+// failed, 2 for bad flags.
 func run(args []string) int {
 	opts := registrar.DefaultOptions()
 	fs := flag.NewFlagSet("registrar", flag.ContinueOnError)
 	opts.Kafka.RegisterFlags(fs)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "HTTP listen address of the API, /healthz, /readyz and /metrics")
 	fs.StringVar(&opts.TokenFile, "token-file", opts.TokenFile, "YAML file of hashed bearer tokens (required)")
-	partitions := fs.Int("partitions", int(opts.Partitions), "partitions of the mesh topics created at start")
-	replication := fs.Int("replication-factor", int(opts.ReplicationFactor), "replication factor of the mesh and product topics")
+	fs.Var(sizedInt[int32]{&opts.Partitions}, "partitions", "partitions of the mesh topics created at start")
+	fs.Var(sizedInt[int16]{&opts.ReplicationFactor}, "replication-factor", "replication factor of the mesh and product topics")
 	fs.IntVar(&opts.MinInsyncReplicas, "min-insync-replicas", opts.MinInsyncReplicas, "min.insync.replicas of the mesh and product topics")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body-bytes", opts.MaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&opts.WriteTimeout, "write-timeout", opts.WriteTimeout, "bound on the Kafka and registry work of one write request")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")
 	if err := ops.ParseFlags(fs, args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintln(os.Stderr, "registrar:", err)
 		return 2
 	}
-	if *partitions > math.MaxInt32 || *replication > math.MaxInt16 {
-		fmt.Fprintln(os.Stderr, "registrar: -partitions or -replication-factor is out of range")
-		return 2
-	}
-	opts.Partitions, opts.ReplicationFactor = int32(*partitions), int16(*replication)
 
 	log, err := ops.NewLogger(*logLevel, *logJSON)
 	if err != nil {
@@ -60,8 +61,31 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := svc.Run(ctx); err != nil {
-		log.Sugar().Errorw("registrar stopped", "err", err)
+		log.Error("registrar stopped", zap.Error(err))
 		return 1
 	}
 	return 0
+}
+
+// sizedInt is a flag of the integer types Kafka's topic settings have: a
+// number that does not fit is a bad flag value, as "abc" is for an int flag.
+type sizedInt[T int16 | int32] struct{ p *T }
+
+func (v sizedInt[T]) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(int(*v.p))
+}
+
+func (v sizedInt[T]) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) || err == nil && int64(T(n)) != n:
+		return errors.New("value out of range")
+	case err != nil:
+		return errors.New("parse error")
+	}
+	*v.p = T(n)
+	return nil
 }

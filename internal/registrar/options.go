@@ -79,7 +79,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate reports the first option that cannot work.
+// Validate reports the first option that cannot work, in the wording the
+// three services share: "<flag>: <value> <what is wrong>", or
+// "<flag>: is required" when it is missing.
 func (o Options) Validate() error {
 	if err := o.Kafka.Validate(); err != nil {
 		return err
@@ -88,15 +90,17 @@ func (o Options) Validate() error {
 	case o.TokenFile == "":
 		return errors.New("token-file: is required")
 	case o.Partitions < 1:
-		return fmt.Errorf("partitions: must be >= 1, got %d", o.Partitions)
+		return fmt.Errorf("partitions: %d is below 1", o.Partitions)
 	case o.ReplicationFactor < 1:
-		return fmt.Errorf("replication-factor: must be >= 1, got %d", o.ReplicationFactor)
-	case o.MinInsyncReplicas < 1 || o.MinInsyncReplicas > int(o.ReplicationFactor):
-		return fmt.Errorf("min-insync-replicas: must be between 1 and the replication factor %d, got %d", o.ReplicationFactor, o.MinInsyncReplicas)
+		return fmt.Errorf("replication-factor: %d is below 1", o.ReplicationFactor)
+	case o.MinInsyncReplicas < 1:
+		return fmt.Errorf("min-insync-replicas: %d is below 1", o.MinInsyncReplicas)
+	case o.MinInsyncReplicas > int(o.ReplicationFactor):
+		return fmt.Errorf("min-insync-replicas: %d is above the replication factor %d", o.MinInsyncReplicas, o.ReplicationFactor)
 	case o.MaxBodyBytes < 1:
-		return fmt.Errorf("max-body-bytes: must be >= 1, got %d", o.MaxBodyBytes)
+		return fmt.Errorf("max-body-bytes: %d is below 1", o.MaxBodyBytes)
 	case o.WriteTimeout <= 0:
-		return fmt.Errorf("write-timeout: must be > 0, got %s", o.WriteTimeout)
+		return fmt.Errorf("write-timeout: %s is not positive", o.WriteTimeout)
 	}
 	return nil
 }
