@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/meshbone/meshbone/internal/governor"
+	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -102,7 +103,7 @@ new violations as they arrive until interrupted.`,
 				defer cancel()
 				var vs []*events.PolicyViolation
 				var rows [][]string
-				if err := governor.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
+				if err := kafka.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
 					if v := decode(r); v != nil {
 						vs = append(vs, v)
 						rows = append(rows, violationRow(v))
@@ -177,7 +178,7 @@ published it on the compacted mesh.governance.compliance.v1 (read_committed).`,
 			defer cancel()
 			var last *events.ComplianceStatus
 			var decodeErr error
-			if err := governor.ReadCommitted(ctx, kopts, codec.Topics().Compliance, func(r *kgo.Record) {
+			if err := kafka.ReadCommitted(ctx, kopts, codec.Topics().Compliance, func(r *kgo.Record) {
 				if string(r.Key) != id {
 					return
 				}
