@@ -8,11 +8,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/governor"
 	"github.com/meshbone/meshbone/internal/ops"
@@ -21,6 +24,9 @@ import (
 
 func main() { os.Exit(run(os.Args[1:])) }
 
+// run parses the flags into governor.Options and runs the governor until
+// SIGINT or SIGTERM, reloading the policies on SIGHUP: 0 when it stopped
+// cleanly, 1 when it could not start or failed, 2 for bad flags.
 func run(args []string) int {
 	opts := governor.DefaultOptions()
 	fs := flag.NewFlagSet("governor", flag.ContinueOnError)
@@ -36,11 +42,12 @@ func run(args []string) int {
 	fs.DurationVar(&opts.FreshnessInterval, "freshness-interval", opts.FreshnessInterval, "how often freshness is checked")
 	fs.DurationVar(&opts.PolicyPollInterval, "policy-poll-interval", opts.PolicyPollInterval, "how often policy files are checked for changes (negative: never)")
 	fs.IntVar(&opts.MaxBatch, "max-batch", opts.MaxBatch, "most records judged in one transaction")
+	fs.DurationVar(&opts.RetryBackoff, "retry-backoff", opts.RetryBackoff, "longest wait before retrying after aborted transactions in a row")
 	fs.DurationVar(&opts.TxnTimeout, "txn-timeout", opts.TxnTimeout, "bound on producing and committing one transaction")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")
 	if err := ops.ParseFlags(fs, args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintln(os.Stderr, "governor:", err)
@@ -79,7 +86,7 @@ func run(args []string) int {
 		}
 	}()
 	if err := svc.Run(ctx); err != nil {
-		log.Sugar().Errorw("governor stopped", "err", err)
+		log.Error("governor stopped", zap.Error(err))
 		return 1
 	}
 	return 0

@@ -1,0 +1,46 @@
+package indexer_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/meshbone/meshbone/internal/indexer"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(*indexer.Options)
+		want string // "" for valid
+	}{
+		{"defaults", func(*indexer.Options) {}, ""},
+		{"no registry", func(o *indexer.Options) { o.Kafka.RegistryURL = "" }, "registry-url: is required"},
+		{"no db", func(o *indexer.Options) { o.DB = "" }, "db: is required"},
+		{"no batch", func(o *indexer.Options) { o.MaxBatch = 0 }, "max-batch: 0 is below 1"},
+		{"fast discovery", func(o *indexer.Options) { o.DiscoverInterval = 500 * time.Millisecond }, "discover-interval: 500ms is below 1s"},
+		{"short wait", func(o *indexer.Options) { o.MaxWait = -time.Second }, "max-wait: -1s is below 1s"},
+		{"the smallest", func(o *indexer.Options) { o.MaxBatch, o.DiscoverInterval, o.MaxWait = 1, time.Second, time.Second }, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := indexer.DefaultOptions()
+			c.edit(&o)
+			err := o.Validate()
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case c.want != "" && (err == nil || err.Error() != c.want):
+				t.Fatalf("Validate: %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// New checks the options before it opens anything, and names the service.
+func TestNewRefusesBadOptions(t *testing.T) {
+	o := indexer.DefaultOptions()
+	o.DB = t.TempDir() + "/view.db"
+	o.MaxBatch = -1
+	if _, err := indexer.New(o, nil); err == nil || err.Error() != "indexer: max-batch: -1 is below 1" {
+		t.Fatalf("New: %v", err)
+	}
+}
