@@ -1,7 +1,7 @@
 // Package apiclient calls meshbone's HTTP APIs (the registrar's and the
 // indexer's): a request with an optional body and bearer token, a JSON answer,
-// and the {"error": {"code", "message", "field"}} body every API answers a
-// failure with, returned as an *Error.
+// and the error body every API answers a failure with (internal/httpx's),
+// returned as an *Error.
 package apiclient
 
 import (
@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/meshbone/meshbone/internal/httpx"
 )
 
 // DefaultTimeout bounds one call when Client.HTTP is nil.
@@ -21,21 +23,8 @@ const DefaultTimeout = 60 * time.Second
 // maxAnswer bounds how much of an answer is read.
 const maxAnswer = 64 << 20
 
-// Error is an API's error answer.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func (e *Error) Error() string {
-	s := fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
-	if e.Field != "" {
-		s += " [field " + e.Field + "]"
-	}
-	return s
-}
+// Error is an API's error answer, the one the servers write.
+type Error = httpx.Error
 
 // Client sends requests to meshbone APIs. The zero value works.
 type Client struct {
@@ -81,9 +70,7 @@ func (c *Client) Do(ctx context.Context, method, url string, body []byte, conten
 		return fmt.Errorf("%s %s: read answer: %w", method, url, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var wrapped struct {
-			Error *Error `json:"error"`
-		}
+		var wrapped httpx.ErrorBody
 		if json.Unmarshal(data, &wrapped) == nil && wrapped.Error != nil {
 			wrapped.Error.Status = resp.StatusCode
 			return wrapped.Error

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/meshbone/meshbone/internal/httpx"
 )
 
 func TestDo(t *testing.T) {
@@ -24,6 +26,8 @@ func TestDo(t *testing.T) {
 		case "/denied":
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `{"error":{"code":"forbidden","message":"sales may not touch marketing.leads","field":"metadata.domain"}}`)
+		case "/written":
+			httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Code: httpx.CodeNotFound, Message: "no product sales.x", Field: "id"})
 		case "/plain":
 			http.Error(w, "upstream down", http.StatusBadGateway)
 		case "/garbled":
@@ -52,6 +56,12 @@ func TestDo(t *testing.T) {
 	}
 	if want := "forbidden (HTTP 403): sales may not touch marketing.leads [field metadata.domain]"; err.Error() != want {
 		t.Fatalf("denied: %q, want %q", err, want)
+	}
+
+	// What a server writes with httpx comes back as it was written.
+	err = c.Do(ctx, http.MethodGet, srv.URL+"/written", nil, "", nil)
+	if !errors.As(err, &ae) || *ae != (Error{Status: 404, Code: "not_found", Message: "no product sales.x", Field: "id"}) {
+		t.Fatalf("written: %#v", err)
 	}
 
 	err = c.Do(ctx, http.MethodGet, srv.URL+"/plain", nil, "", nil)
