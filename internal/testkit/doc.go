@@ -7,4 +7,7 @@
 // the one named by MESH_TEST_SR when set, else an in-process srfake server
 // on loopback. Integration suites are written once against an *Env and run on
 // whichever backend was chosen; Env.Backend names it in the test output.
+//
+// On a real cluster of three brokers or more (scripts/kafka.sh cluster), the
+// mesh topics are replicated 3 with min.insync.replicas=2: Env.Spec says so.
 package testkit

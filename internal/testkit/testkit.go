@@ -27,6 +27,10 @@ import (
 const (
 	EnvKafka    = "MESH_TEST_KAFKA" // comma-separated bootstrap addresses of a real broker
 	EnvRegistry = "MESH_TEST_SR"    // URL of a real schema registry
+	// EnvKafkaSASL names the SASL_PLAINTEXT (SCRAM-SHA-512) listeners of
+	// the cluster that scripts/kafka.sh cluster runs, for the tests that
+	// need an authorizing broker.
+	EnvKafkaSASL = "MESH_TEST_KAFKA_SASL"
 	// KafkaImage is the image testcontainers runs when Docker is there.
 	KafkaImage = "apache/kafka:4.1.0"
 )
@@ -45,6 +49,11 @@ type Env struct {
 	Registry string   // schema registry URL
 	Prefix   string   // topic prefix unique to this test ("" on kfake)
 	Topics   events.Topics
+	// Spec is how the Env created the mesh topics, and how a test should
+	// have services create theirs: kafka.DefaultTopicSpec on one broker;
+	// on three or more, replication factor 3 with min.insync.replicas=2
+	// (the fault tests kill a broker).
+	Spec kafka.TopicSpec
 	// Fake is the in-process cluster when Backend is kfake, else nil.
 	Fake *kfake.Cluster
 	t    testing.TB
@@ -67,7 +76,17 @@ func New(t testing.TB) *Env {
 	t.Logf("testkit: broker %s %v, registry %s, prefix %q", e.Backend, e.Brokers, e.Registry, e.Prefix)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := kafka.EnsureMeshTopics(ctx, e.Admin(), e.Topics, kafka.DefaultTopicSpec); err != nil {
+	e.Spec = kafka.DefaultTopicSpec
+	if e.Real() {
+		brokers, err := e.Admin().ListBrokers(ctx)
+		if err != nil {
+			t.Fatalf("testkit: list brokers: %v", err)
+		}
+		if len(brokers) >= 3 {
+			e.Spec = kafka.TopicSpec{Partitions: kafka.DefaultPartitions, ReplicationFactor: 3, MinInsyncReplicas: 2}
+		}
+	}
+	if _, err := kafka.EnsureMeshTopics(ctx, e.Admin(), e.Topics, e.Spec); err != nil {
 		t.Fatalf("testkit: create mesh topics: %v", err)
 	}
 	return e
