@@ -2,7 +2,6 @@ package indexer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/internal/store"
 )
 
@@ -28,7 +28,7 @@ func (ix *Indexer) routes() {
 	handle("GET /api/v1/domains", "domains", ix.apiDomains)
 	handle("GET /api/v1/status", "status", ix.apiStatus)
 	handle("/api/", "unknown", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, ix.log, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no API route " + r.Method + " " + r.URL.Path})
+		writeError(w, ix.log, &httpx.Error{Status: http.StatusNotFound, Code: httpx.CodeNotFound, Message: "no API route " + r.Method + " " + r.URL.Path})
 	})
 	handle("GET /{$}", "web_search", ix.web.search)
 	handle("GET /products/{id}", "web_product", ix.web.product)
@@ -36,74 +36,43 @@ func (ix *Indexer) routes() {
 	mux.Handle("GET /static/", ix.web.static())
 }
 
-// statusWriter remembers the status code for metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
+// instrument counts and times h under route in the indexer's metrics.
 func (ix *Indexer) instrument(route string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h(sw, r)
-		d := time.Since(start).Seconds()
-		ix.m.latency.WithLabelValues(route).Observe(d)
-		ix.m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+	return httpx.Instrument(h, func(status int, d time.Duration) {
+		ix.m.latency.WithLabelValues(route).Observe(d.Seconds())
+		ix.m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 		if route == "search" || route == "web_search" {
-			ix.m.search.Observe(d)
+			ix.m.search.Observe(d.Seconds())
 		}
 	})
 }
 
-// apiError is the API's error body: {"error": {"code", "message", "field"}}.
-type apiError struct {
-	status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// CodeInvalidParameter is the error code of a bad URL parameter.
+const CodeInvalidParameter = "invalid_parameter"
 
-func (e *apiError) Error() string { return e.Message }
-
-// toAPIError maps every error the handlers see to a status and a body, in
-// one place.
-func toAPIError(err error) *apiError {
-	var ae *apiError
+// toAPIError maps every error the handlers see to an answer, in one place.
+func toAPIError(err error) *httpx.Error {
+	var ae *httpx.Error
 	var pe *store.ParamError
 	switch {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &pe):
-		return &apiError{status: http.StatusBadRequest, Code: "invalid_parameter", Message: pe.Error(), Field: pe.Field}
+		return &httpx.Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter, Message: pe.Error(), Field: pe.Field}
 	case errors.Is(err, store.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+		return &httpx.Error{Status: http.StatusNotFound, Code: httpx.CodeNotFound, Message: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the request was cancelled or timed out"}
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "the request was cancelled or timed out"}
 	}
-	return &apiError{status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the indexer's log"}
+	return &httpx.Error{Status: http.StatusInternalServerError, Code: httpx.CodeInternal, Message: "internal error; see the indexer's log"}
 }
 
 func writeError(w http.ResponseWriter, log *zap.Logger, err error) {
 	ae := toAPIError(err)
-	if ae.status >= 500 {
+	if ae.Status >= 500 {
 		log.Error("request failed", zap.Error(err))
 	}
-	writeJSON(w, ae.status, map[string]*apiError{"error": ae})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	httpx.WriteError(w, ae)
 }
 
 // query reads URL parameters strictly: unknown names are an error, and
@@ -220,7 +189,7 @@ func (ix *Indexer) apiSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Meshbone-Generation", strconv.FormatUint(gen, 10))
-	writeJSON(w, http.StatusOK, res)
+	httpx.WriteJSON(w, http.StatusOK, res)
 }
 
 func (ix *Indexer) apiProduct(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +202,7 @@ func (ix *Indexer) apiProduct(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ix.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 func (ix *Indexer) apiLineage(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +221,7 @@ func (ix *Indexer) apiLineage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ix.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g)
+	httpx.WriteJSON(w, http.StatusOK, g)
 }
 
 func (ix *Indexer) apiDomains(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +234,7 @@ func (ix *Indexer) apiDomains(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ix.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": d})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"domains": d})
 }
 
 // apiStatus answers the view's progress. With wait_for=<topic>:<partition>:<offset>
@@ -309,7 +278,7 @@ func (ix *Indexer) apiStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	st := ix.prog.status()
 	st.Reached = reached
-	writeJSON(w, http.StatusOK, st)
+	httpx.WriteJSON(w, http.StatusOK, st)
 }
 
 // parseWaitFor parses <topic>:<partition>:<offset>; the topic must be a

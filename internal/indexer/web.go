@@ -127,10 +127,10 @@ func (w *web) render(rw http.ResponseWriter, status int, name string, p page) {
 
 func (w *web) fail(rw http.ResponseWriter, err error) {
 	ae := toAPIError(err)
-	if ae.status >= 500 {
+	if ae.Status >= 500 {
 		w.ix.log.Error("web request failed", zap.Error(err))
 	}
-	w.render(rw, ae.status, "error", page{Title: http.StatusText(ae.status), Data: ae})
+	w.render(rw, ae.Status, "error", page{Title: http.StatusText(ae.Status), Data: ae})
 }
 
 // facetTitles orders and names the facets in the sidebar.
@@ -235,11 +235,11 @@ func (w *web) search(rw http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		ae := toAPIError(err)
-		if ae.status >= 500 {
+		if ae.Status >= 500 {
 			w.fail(rw, err)
 			return
 		}
-		status, view.Error = ae.status, ae.Message
+		status, view.Error = ae.Status, ae.Message
 		res = &store.SearchResult{Facets: map[string][]store.FacetCount{}}
 	} else {
 		view.Params.Page, view.Params.Size = res.Page, res.Size
