@@ -4,10 +4,18 @@
 SHELL     := /bin/bash
 GO        ?= go
 KAFKA     := scripts/kafka.sh
-# Packages whose suites run against a real broker in test-kafka.
-KAFKA_PKGS ?= ./...
+REGISTRY  := scripts/registry.sh
+# gotest: go test -v into a log; fails when a test skips (see the script).
+GOTEST    := env GO=$(GO) scripts/gotest.sh
+# Packages whose suites run against a real broker and registry in test-kafka
+# (the browser and cluster suites have targets of their own).
+KAFKA_PKGS ?= $(shell $(GO) list ./... | grep -v -e /internal/uitest -e /internal/clustertest)
+# The cluster fault tests; bench-cluster runs those that measure.
+CLUSTER_PKG := ./internal/clustertest/
+CLUSTER_RUN ?= .
+BENCH_CLUSTER_RUN := TestPublishThroughLeaderKill|TestServicesThroughBrokerOutage
 
-.PHONY: dev test test-kafka test-ui bench fuzz vet build clean up down
+.PHONY: dev test test-kafka test-cluster bench-cluster test-ui bench fuzz vet build clean up down
 
 ## dev: run the whole mesh in one process (embedded broker and registry)
 dev:
@@ -18,9 +26,25 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
-## test-kafka: the same integration suites against a real Apache Kafka broker (installed from Maven Central by scripts/kafka.sh)
+## test-kafka: the same integration suites against a real Apache Kafka broker and a real schema registry (Apicurio
+## Registry), installed from Maven Central by scripts/kafka.sh and scripts/registry.sh; fails if a test skips
 test-kafka:
-	$(KAFKA) run -- $(GO) test -p 1 -count=1 -timeout 30m $(KAFKA_PKGS)
+	$(KAFKA) install
+	$(REGISTRY) install
+	$(KAFKA) run -- $(REGISTRY) run -- $(GOTEST) artifacts/test-kafka.log -p 1 -count=1 -timeout 30m $(KAFKA_PKGS)
+
+## test-cluster: the fault tests on a three-node cluster with the registry (kill -9 of a leader, a broker down
+## 70 s, the registry stopped); prints the cluster figures last; fails if a test skips or the cluster is absent
+test-cluster:
+	$(GO) vet -tags cluster $(CLUSTER_PKG)
+	$(KAFKA) install
+	$(REGISTRY) install
+	$(KAFKA) cluster run 3 -- $(REGISTRY) run -- \
+		$(GOTEST) artifacts/test-cluster.log -tags cluster -count=1 -timeout 30m -run '$(CLUSTER_RUN)' $(CLUSTER_PKG)
+
+## bench-cluster: only the fault tests that measure, on a fresh cluster; the figures print as the last lines
+bench-cluster:
+	$(MAKE) --no-print-directory test-cluster CLUSTER_RUN='$(BENCH_CLUSTER_RUN)'
 
 ## test-ui: the marketplace in a real headless Chromium (installed by scripts/chromium.sh); screenshots go to artifacts/
 test-ui:
