@@ -90,36 +90,12 @@ func (c *Codec) Register(ctx context.Context) error {
 		e := &c.enc[k]
 		e.header[0] = 0 // Confluent wire format: magic byte, then the schema id
 		binary.BigEndian.PutUint32(e.header[1:], uint32(id))
-		e.body = func(b []byte, ev Event) ([]byte, error) { return appendAvro(b, schema, ev) }
-		switch k {
-		case KindQuality:
-			e.body = func(b []byte, ev Event) ([]byte, error) { return appendQuality(b, ev.(*QualityEvent)) }
-		case KindViolation:
-			e.body = func(b []byte, ev Event) ([]byte, error) { return appendViolation(b, ev.(*PolicyViolation)) }
-		case KindCompliance:
-			e.body = func(b []byte, ev Event) ([]byte, error) { return appendCompliance(b, ev.(*ComplianceStatus)) }
-		}
+		e.body = bodyEncoder(k, schema)
 		c.setDecoder(id, k, schema)
 	}
 	c.registered = true
 	c.ready.Store(true)
 	return nil
-}
-
-// writers pools Avro writers so encoding appends straight into the record
-// value without an intermediate copy.
-var writers = sync.Pool{New: func() any { return avro.NewWriter(nil, 512) }}
-
-func appendAvro(b []byte, s avro.Schema, v any) ([]byte, error) {
-	w := writers.Get().(*avro.Writer)
-	defer writers.Put(w)
-	w.Reset(nil)
-	w.Error = nil
-	w.WriteVal(s, v)
-	if w.Error != nil {
-		return nil, w.Error
-	}
-	return append(b, w.Buffer()...), nil
 }
 
 // encoder appends the wire-format values of one kind: the Confluent header

@@ -54,16 +54,6 @@ func appendQuality(b []byte, q *QualityEvent) ([]byte, error) {
 	return appendLong(b, 0), nil // end of the checks array
 }
 
-// appendLong appends an Avro int or long: zig-zag, then a varint.
-func appendLong(b []byte, v int64) []byte {
-	return binary.AppendUvarint(b, uint64((v<<1)^(v>>63)))
-}
-
-// appendString appends an Avro string: its length as a long, then the bytes.
-func appendString(b []byte, s string) []byte {
-	return append(appendLong(b, int64(len(s))), s...)
-}
-
 // dimensionIndex is the position of d among the QualityDimension symbols.
 func dimensionIndex(d QualityDimension) (int64, bool) {
 	for i, s := range dimensions {

@@ -76,13 +76,3 @@ func appendCompliance(b []byte, c *ComplianceStatus) ([]byte, error) {
 	b = appendLong(b, 0) // end of the open_violations array
 	return appendLong(b, c.EvaluatedAt.UnixMilli()), nil
 }
-
-// appendEnum appends the position of v among symbols.
-func appendEnum(b []byte, v string, symbols []string) ([]byte, bool) {
-	for i, s := range symbols {
-		if s == v {
-			return appendLong(b, int64(i)), true
-		}
-	}
-	return b, false
-}
