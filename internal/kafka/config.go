@@ -175,8 +175,9 @@ func (c Config) Registry() (*sr.Client, error) {
 	return sr.NewClient(opts...)
 }
 
-// EventOpts returns the pkg/events options for this configuration.
-func (c Config) EventOpts() ([]events.Opt, error) {
+// EventOpts returns the pkg/events options for this configuration, as the
+// SubscriberOpts that NewSubscriber and NewPortReader take (each is an Opt).
+func (c Config) EventOpts() ([]events.SubscriberOpt, error) {
 	kopts, err := c.KgoOpts()
 	if err != nil {
 		return nil, err
@@ -185,5 +186,5 @@ func (c Config) EventOpts() ([]events.Opt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []events.Opt{events.SeedBrokers(c.Brokers...), events.KafkaOpts(kopts...), events.Registry(reg), events.TopicPrefix(c.TopicPrefix)}, nil
+	return []events.SubscriberOpt{events.SeedBrokers(c.Brokers...), events.KafkaOpts(kopts...), events.Registry(reg), events.TopicPrefix(c.TopicPrefix)}, nil
 }

@@ -8,8 +8,8 @@ import (
 // ErrInvalidEvent is matched (errors.Is) by every *ValidationError.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// ErrClosed is returned by a Publisher used after Close.
-var ErrClosed = errors.New("events: publisher closed")
+// ErrClosed is returned by a Publisher or a Subscriber used after its Close.
+var ErrClosed = errors.New("events: closed")
 
 // ValidationError says what is wrong with an event that was not sent.
 type ValidationError struct {

@@ -45,9 +45,19 @@ func lifecycleEvent(id string) *events.ProductLifecycleEvent {
 	}
 }
 
-func newPublisher(t *testing.T, env *testkit.Env, opts ...events.Opt) *events.Publisher {
+// withEnv returns the environment's shared options (broker, registry, topic
+// prefix) followed by opts, as the options of one constructor.
+func withEnv[O any](env *testkit.Env, opts ...O) []O {
+	all := make([]O, 0, len(opts)+3)
+	for _, o := range env.EventOpts() {
+		all = append(all, any(o).(O)) // an Opt is a PublisherOpt and a SubscriberOpt
+	}
+	return append(all, opts...)
+}
+
+func newPublisher(t *testing.T, env *testkit.Env, opts ...events.PublisherOpt) *events.Publisher {
 	t.Helper()
-	p, err := events.NewPublisher(append(env.EventOpts(), opts...)...)
+	p, err := events.NewPublisher(withEnv(env, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +95,9 @@ func (c *collector) ids() []string {
 }
 
 // runSubscriber runs a Subscriber until the test ends.
-func runSubscriber(t *testing.T, env *testkit.Env, h events.Handler, opts ...events.Opt) (stop func() error) {
+func runSubscriber(t *testing.T, env *testkit.Env, h events.Handler, opts ...events.SubscriberOpt) (stop func() error) {
 	t.Helper()
-	s, err := events.NewSubscriber(append(env.EventOpts(), opts...)...)
+	s, err := events.NewSubscriber(withEnv(env, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +426,7 @@ func TestPortReaderDecodesAnyProductTopic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reader, err := events.NewPortReader(topic, env.EventOpts()...)
+	reader, err := events.NewPortReader(topic, withEnv[events.SubscriberOpt](env)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 package events
 
+import "github.com/twmb/franz-go/pkg/kgo"
+
 // LogLevel is the severity of a log line.
 type LogLevel int8
 
@@ -26,3 +28,21 @@ func (f LoggerFunc) Log(level LogLevel, msg string, keyvals ...any) { f(level, m
 type nopLogger struct{}
 
 func (nopLogger) Log(LogLevel, string, ...any) {}
+
+// kgoLogger forwards franz-go's log lines to the SDK logger.
+type kgoLogger struct{ l Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelInfo }
+
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := LogLevelInfo
+	switch level {
+	case kgo.LogLevelError:
+		lv = LogLevelError
+	case kgo.LogLevelWarn:
+		lv = LogLevelWarn
+	case kgo.LogLevelDebug:
+		lv = LogLevelDebug
+	}
+	k.l.Log(lv, msg, keyvals...)
+}

@@ -79,9 +79,17 @@ type PortReader struct {
 	dec   *PortDecoder
 }
 
-// NewPortReader builds a PortReader for topic.
-func NewPortReader(topic string, opts ...Opt) (*PortReader, error) {
-	c := newCfg(opts)
+// NewPortReader builds a PortReader for topic. It takes the shared options
+// (an Opt; TopicPrefix does not change topic, which is a full name) and
+// FromEnd; the SubscriberOpts that concern a consumer group are refused.
+func NewPortReader(topic string, opts ...SubscriberOpt) (*PortReader, error) {
+	if err := noGroupOpts(opts); err != nil {
+		return nil, err
+	}
+	c, err := newCfg(opts)
+	if err != nil {
+		return nil, err
+	}
 	reg, err := c.registry()
 	if err != nil {
 		return nil, fmt.Errorf("events: registry client: %w", err)

@@ -2,8 +2,8 @@ package events
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,13 +18,21 @@ type Subscriber struct {
 	cfg   cfg
 	codec *Codec
 	mws   []Middleware
+
+	mu      sync.Mutex
+	closed  bool
+	stop    chan struct{} // closed by Close
+	running sync.WaitGroup
 }
 
 // NewSubscriber builds a Subscriber; ConsumerGroup is required.
-func NewSubscriber(opts ...Opt) (*Subscriber, error) {
-	c := newCfg(opts)
-	if c.group == "" {
-		return nil, errors.New("events: a Subscriber needs a ConsumerGroup")
+func NewSubscriber(opts ...SubscriberOpt) (*Subscriber, error) {
+	c, err := newCfg(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkSubscriber(); err != nil {
+		return nil, err
 	}
 	reg, err := c.registry()
 	if err != nil {
@@ -39,10 +47,10 @@ func NewSubscriber(opts ...Opt) (*Subscriber, error) {
 			return nil, fmt.Errorf("events: %q is not a mesh event topic (prefix %q)", t, c.prefix)
 		}
 	}
-	if c.dlqTopic == "" {
-		c.dlqTopic = topics.DLQ
+	if c.dlq == "" {
+		c.dlq = topics.DLQ
 	}
-	return &Subscriber{cfg: c, codec: NewCodec(reg, topics)}, nil
+	return &Subscriber{cfg: c, codec: NewCodec(reg, topics), stop: make(chan struct{})}, nil
 }
 
 // Use adds middleware around the handler, outermost first, inside the
@@ -52,10 +60,29 @@ func (s *Subscriber) Use(mw ...Middleware) { s.mws = append(s.mws, mw...) }
 // Codec returns the Subscriber's codec.
 func (s *Subscriber) Codec() *Codec { return s.codec }
 
-// Run consumes until ctx is done, then commits what was handled and returns
-// nil. It returns an error if the client cannot be built or a record fails
-// for good and cannot be dead-lettered.
+// Run consumes until ctx is done or Close is called, then commits what was
+// handled and returns nil. It returns an error if the client cannot be built
+// or a record fails for good and cannot be dead-lettered, and ErrClosed if
+// the Subscriber was closed before Run was called.
 func (s *Subscriber) Run(ctx context.Context, h Handler) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.running.Add(1)
+	s.mu.Unlock()
+	defer s.running.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
 	c := s.cfg
 	reset := kgo.NewOffset().AtStart()
 	if c.fromEnd {
@@ -96,7 +123,7 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 		handle = s.mws[i](handle)
 	}
 	handle = Retrying(c.maxRetries, c.backoff, c.logger)(handle)
-	handle = DeadLettering(send, c.dlqTopic, c.group, c.handlerDLQ, c.logger)(handle)
+	handle = DeadLettering(send, c.dlq, c.group, c.handlerDLQ, c.logger)(handle)
 
 	for {
 		fetches := cl.PollFetches(ctx)
@@ -123,4 +150,17 @@ func (s *Subscriber) Run(ctx context.Context, h Handler) error {
 			return fmt.Errorf("events: giving up on a record: %w", failed)
 		}
 	}
+}
+
+// Close stops the Subscriber: a Run in progress stops consuming, commits
+// what was handled and returns nil, and Close returns once it has; a later
+// Run returns ErrClosed. Close is idempotent.
+func (s *Subscriber) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	s.running.Wait()
 }
