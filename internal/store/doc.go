@@ -11,13 +11,14 @@
 // start therefore yields the same view whatever the interleaving of
 // partitions; Digest proves it.
 //
-// Search: FTS5 (unicode61, diacritics folded) finds the products that hold
-// every query term; user text is reduced to quoted terms first (FTSQuery),
-// so no FTS5 syntax gets through. Filtering, facet counts and ranking (a
-// bm25 over the weighted columns name, tags, domain and owner) run on an
-// in-memory index of those few fields per product, which Apply updates in
-// step with its commit.
+// Search runs on the search engine, internal/store/searchindex: an
+// in-memory index of every product that matches, filters, counts and ranks
+// without reading the database. Apply hands it what each batch changed and
+// it publishes that together with the commit; Open loads it from the
+// tables. products_fts (FTS5) is the durable full text: the index answers
+// its matches from memory and asks it (on the reader pool) only for text
+// its tokenizer has not learned.
 //
-// Reads (Search, Product, Lineage, Domains) run on the reader pool inside
+// The other reads (Product, Lineage, Domains) run on the reader pool inside
 // one read transaction each, so every answer is a consistent snapshot.
 package store

@@ -7,22 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/meshbone/meshbone/internal/store/searchindex"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// Product lifecycle states in the view.
+// Product lifecycle states in the view (the search index's state facet
+// values).
 const (
-	StateActive     = "ACTIVE"
-	StateDeprecated = "DEPRECATED"
-	StateRetired    = "RETIRED"
+	StateActive     = searchindex.StateActive
+	StateDeprecated = searchindex.StateDeprecated
+	StateRetired    = searchindex.StateRetired
 )
 
 // States lists the lifecycle states, for validation and facets.
-var States = []string{StateActive, StateDeprecated, StateRetired}
+var States = searchindex.States
 
 // Record is one consumed record: where it came from and its decoded event.
 // Event is nil for a record that did not decode (it was dead-lettered);
@@ -74,7 +78,8 @@ func (s *Store) MissingSchemas(recs []Record) []int32 {
 }
 
 // Apply folds a batch and records its offsets in one transaction: either
-// all of it is in the view or none of it.
+// all of it is in the view or none of it. The search index publishes what
+// the batch changed together with the commit (searchindex.Index.Apply).
 func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -85,8 +90,12 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	}
 	defer tx.Rollback()
 	f := s.fold
-	f.tx, f.st, f.schemas, f.fts, f.touched, f.runs = tx, s.stmts.bind(ctx, tx), b.Schemas, map[int64]ftsRow{}, map[string]*entry{}, map[string]qualityRun{}
-	defer func() { f.tx, f.st, f.schemas, f.fts, f.touched, f.runs = nil, nil, nil, nil, nil, nil }()
+	f.tx, f.st, f.schemas, f.fts, f.written = tx, s.stmts.bind(ctx, tx), b.Schemas, map[int64]ftsRow{}, map[string]written{}
+	f.docs, f.compliances, f.runs = map[string]*searchindex.Doc{}, map[string]string{}, nil
+	defer func() {
+		f.tx, f.st, f.schemas, f.fts, f.written = nil, nil, nil, nil, nil
+		f.docs, f.compliances, f.runs = nil, nil, nil
+	}()
 
 	for id, text := range b.Schemas {
 		if _, err := f.st.insSchema.ExecContext(ctx, id, text); err != nil {
@@ -132,34 +141,27 @@ func (s *Store) Apply(ctx context.Context, b Batch) (Stats, error) {
 	if err := f.flushFTS(ctx); err != nil {
 		return st, fmt.Errorf("store: %w", err)
 	}
-	// Commit and publish the index changes together (see memIndex).
-	s.idx.mu.Lock()
-	err = tx.Commit()
-	if err == nil {
-		for _, e := range f.touched {
-			var text []string
-			if r, ok := f.fts[e.rowid]; ok {
-				text = make([]string, len(r.vals))
-				for i, v := range r.vals {
-					text[i], _ = v.(string)
-				}
-			}
-			s.idx.put(e, text)
-		}
-		s.idx.text.finish()
-		s.idx.vocab.finish()
-		for id, r := range f.runs {
-			s.idx.runQuality(id, r)
-		}
-	}
-	s.idx.mu.Unlock()
-	if err != nil {
+	// Commit, and publish the search index's changes with it.
+	if err := s.idx.Apply(f.indexBatch(), tx.Commit); err != nil {
 		return st, fmt.Errorf("store: commit: %w", err)
 	}
+	maps.Copy(s.written, f.written)
 	for id := range b.Schemas {
 		s.known[id] = true
 	}
 	return st, nil
+}
+
+// indexBatch is what the batch changed for the search index.
+func (f *folder) indexBatch() searchindex.Batch {
+	b := searchindex.Batch{Docs: make([]searchindex.Doc, 0, len(f.docs)), Compliance: f.compliances, Runs: f.runs}
+	for _, d := range f.docs {
+		if r, ok := f.fts[d.Rowid]; ok {
+			d.Text = r.vals[:]
+		}
+		b.Docs = append(b.Docs, *d)
+	}
+	return b
 }
 
 // folder holds the state of the transaction Apply is folding.
@@ -168,16 +170,29 @@ type folder struct {
 	tx      *sql.Tx
 	st      *stmts
 	schemas map[int32]string
-	fields  map[int32][]Field     // parsed schemas by id (a pure function of the id)
-	fts     map[int64]ftsRow      // full-text rows of the batch by product rowid
-	touched map[string]*entry     // search index entries the batch changed, by product id
-	runs    map[string]qualityRun // the latest quality run the batch added, by product id
+	fields  map[int32][]Field  // parsed schemas by id (a pure function of the id)
+	fts     map[int64]ftsRow   // full-text rows of the batch by product rowid
+	written map[string]written // what the batch's lifecycle events wrote, by product id
+	// What the batch changed for the search index: the products its
+	// lifecycle events wrote, by id; the compliance it folded last, by
+	// product id; the quality runs it added.
+	docs        map[string]*searchindex.Doc
+	compliances map[string]string
+	runs        []searchindex.Run
+}
+
+// written is what a product's last lifecycle event wrote to tags, ports,
+// lineage and the full-text row (their content hashes, 0 unknown: loaded
+// at Open), so an update that leaves them alone does not rewrite them.
+type written struct {
+	tags                []string
+	ports, inputs, text uint64
 }
 
 // ftsRow is a product's full-text row, staged until the end of the batch.
 type ftsRow struct {
 	replace bool // the product had a row before the batch
-	vals    [7]any
+	vals    [7]string
 }
 
 // flushFTS writes the batch's full-text rows with a few multi-row
@@ -208,9 +223,10 @@ func (f *folder) flushFTS(ctx context.Context) error {
 	for chunk := range slices.Chunk(ids, perStmt) {
 		args := make([]any, 0, len(chunk)*8)
 		for _, id := range chunk {
-			r := f.fts[id]
 			args = append(args, id)
-			args = append(args, r.vals[:]...)
+			for _, v := range f.fts[id].vals {
+				args = append(args, v)
+			}
 		}
 		q := `INSERT INTO products_fts(rowid, name, tags, domain, owner, description, ports, fields) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(row+",", len(chunk)), ",")
@@ -335,12 +351,11 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 
 	// What the product's previous lifecycle event wrote, to skip rewriting
 	// what did not change.
-	var prev *entry
-	if exists {
-		if prev = f.touched[p.ID]; prev == nil {
-			prev = f.s.idx.get(p.ID)
-		}
+	prev, known := f.written[p.ID]
+	if !known {
+		prev, known = f.s.written[p.ID]
 	}
+	known = known && exists
 	type portRow struct {
 		port   events.OutputPort
 		fields []Field
@@ -361,24 +376,23 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			}
 		}
 	}
-	ftsVals := [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc, strings.Join(portNames, " "), strings.Join(fieldText, " ")}
-	ent := newEntry(rowid, p.ID, p.Name, p.Domain, p.OwnerTeam, state.String, string(p.Sensitivity), compliance.String, tags)
-	ent.description, ent.version, ent.updatedAt = desc, p.Version, ms(e.OccurredAt)
-	ent.portSum, ent.inputSum = sum(jsonText(p.OutputPorts), jsonText(ports)), sum(jsonText(p.Inputs))
-	ent.ftsSum = sum(ftsVals[:]...)
-	same := func(a, b uint64) bool { return prev != nil && a != 0 && a == b }
+	ftsVals := [7]string{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc, strings.Join(portNames, " "), strings.Join(fieldText, " ")}
+	now := written{tags: tags, ports: sum(jsonText(p.OutputPorts), jsonText(ports)), inputs: sum(jsonText(p.Inputs))}
+	now.text = sum(ftsVals[:]...)
+	same := func(a, b uint64) bool { return known && a != 0 && a == b }
+	newTags := !known || !slices.Equal(prev.tags, tags)
 
-	if exists && (prev == nil || !slices.Equal(prev.tags, tags)) {
+	if exists && newTags {
 		if _, err := f.st.delTags.ExecContext(ctx, p.ID); err != nil {
 			return false, err
 		}
 	}
-	if len(p.Tags) > 0 && (prev == nil || !slices.Equal(prev.tags, tags)) {
+	if len(p.Tags) > 0 && newTags {
 		if _, err := f.st.insTag.ExecContext(ctx, p.ID, jsonText(p.Tags)); err != nil {
 			return false, err
 		}
 	}
-	if !same(prev.sumOrZero(portsKey), ent.portSum) {
+	if !same(prev.ports, now.ports) {
 		if exists {
 			if _, err := f.st.delPorts.ExecContext(ctx, p.ID); err != nil {
 				return false, err
@@ -394,7 +408,7 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			}
 		}
 	}
-	if !same(prev.sumOrZero(inputsKey), ent.inputSum) {
+	if !same(prev.inputs, now.inputs) {
 		if exists {
 			if _, err := f.st.delLineage.ExecContext(ctx, p.ID); err != nil {
 				return false, err
@@ -406,36 +420,23 @@ func (f *folder) lifecycle(ctx context.Context, e *events.ProductLifecycleEvent)
 			}
 		}
 	}
-	f.touched[p.ID] = ent
-	if same(prev.sumOrZero(ftsKey), ent.ftsSum) {
+	f.written[p.ID] = now
+	f.docs[p.ID] = &searchindex.Doc{Rowid: rowid, ID: p.ID, Name: p.Name, Domain: p.Domain, Owner: p.OwnerTeam,
+		State: state.String, Sensitivity: string(p.Sensitivity), Compliance: compliance.String, Tags: tags,
+		Description: desc, Version: p.Version, UpdatedAt: ms(e.OccurredAt)}
+	if same(prev.text, now.text) {
 		return true, nil
 	}
 	// The full-text row is written at the end of the batch (see flushFTS).
-	f.fts[rowid] = ftsRow{replace: exists || f.fts[rowid].replace, vals: [7]any{p.Name, strings.Join(p.Tags, " "), p.Domain, p.OwnerTeam, desc,
-		strings.Join(portNames, " "), strings.Join(fieldText, " ")}}
+	f.fts[rowid] = ftsRow{replace: exists || f.fts[rowid].replace, vals: ftsVals}
 	return true, nil
 }
 
-// Which hash of an entry sumOrZero reads.
-const (
-	portsKey = iota
-	inputsKey
-	ftsKey
-)
-
-// sumOrZero returns one of e's content hashes, 0 for a nil entry.
-func (e *entry) sumOrZero(which int) uint64 {
-	if e == nil {
-		return 0
-	}
-	return [...]uint64{e.portSum, e.inputSum, e.ftsSum}[which]
-}
-
 // sum hashes values (FNV-64a over their text, separated).
-func sum(vals ...any) uint64 {
+func sum(vals ...string) uint64 {
 	h := fnv.New64a()
 	for _, v := range vals {
-		fmt.Fprint(h, v)
+		io.WriteString(h, v)
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
@@ -500,10 +501,7 @@ func (f *folder) quality(ctx context.Context, e *events.QualityEvent) (bool, err
 	}
 	n, _ := res.RowsAffected()
 	if n > 0 {
-		r := qualityRun{at: ms(e.ObservedAt), eventID: e.EventID, passed: passed, total: len(e.Checks)}
-		if cur, ok := f.runs[e.ProductID]; !ok || r.after(cur) {
-			f.runs[e.ProductID] = r
-		}
+		f.runs = append(f.runs, searchindex.Run{ProductID: e.ProductID, At: ms(e.ObservedAt), EventID: e.EventID, Passed: passed, Total: len(e.Checks)})
 	}
 	return n > 0, nil
 }
@@ -531,15 +529,7 @@ func (f *folder) compliance(ctx context.Context, e *events.ComplianceStatus) (bo
 	if _, err := f.st.upsertCompliance.ExecContext(ctx, e.ProductID, e.ProductVersion, e.Domain, string(e.Status), jsonText(open), ms(e.EvaluatedAt)); err != nil {
 		return false, err
 	}
-	cur := f.touched[e.ProductID]
-	if cur == nil {
-		cur = f.s.idx.get(e.ProductID)
-	}
-	if cur != nil {
-		c := *cur
-		c.compliance = string(e.Status)
-		f.touched[e.ProductID] = &c
-	}
+	f.compliances[e.ProductID] = string(e.Status)
 	return true, nil
 }
 

@@ -13,6 +13,16 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
+// summaryCols are a Summary's columns over summaryFrom: compliance from its
+// table, the quality score from the latest run (passed / total checks).
+const (
+	summaryCols = `p.id, p.name, p.domain, p.description, p.tags, p.version, p.sensitivity,
+		COALESCE(c.status, 'UNKNOWN'), p.state,
+		(SELECT CAST(q.passed AS REAL) / q.total FROM quality_runs q WHERE q.product_id = p.id ORDER BY q.observed_at DESC, q.event_id DESC LIMIT 1),
+		p.updated_at`
+	summaryFrom = `products p LEFT JOIN compliance c ON c.product_id = p.id`
+)
+
 // Limits of what Product returns.
 const (
 	ResolvedViolationsShown = 20

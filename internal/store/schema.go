@@ -1,5 +1,7 @@
 package store
 
+import "github.com/meshbone/meshbone/internal/store/searchindex"
+
 // SchemaVersion is the layout version written to PRAGMA user_version. A
 // database with another version is refused; rebuild it from the topics.
 const SchemaVersion = 3
@@ -133,11 +135,12 @@ var ddl = []string{
 		offset    INTEGER NOT NULL,
 		PRIMARY KEY (topic, partition)
 	) WITHOUT ROWID`,
-	// products_fts: full text; rowid = products.rowid. Column weights are
-	// in rankConfig.
+	// products_fts: full text; rowid = products.rowid. The search index
+	// answers its matches from memory (searchindex) and asks it for the
+	// text it cannot tokenize. Column weights are in rankConfig.
 	`CREATE VIRTUAL TABLE products_fts USING fts5(
 		name, tags, domain, owner, description, ports, fields,
-		tokenize = '` + ftsTokenizer + `'
+		tokenize = '` + searchindex.FTS5Tokenizer + `'
 	)`,
 	rankConfig,
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/meshbone/meshbone/internal/store/searchindex"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (pure Go, FTS5 built in)
 )
 
@@ -63,7 +64,10 @@ type Store struct {
 	stmts *stmts
 	known map[int32]bool // schema ids present in the schemas table
 	fold  *folder
-	idx   *memIndex
+	// written is, by product id, what the product's last lifecycle event
+	// wrote (see folder.lifecycle); Apply reads and updates it under wmu.
+	written map[string]written
+	idx     *searchindex.Index // updated by Apply in step with its commit
 }
 
 // ErrSchemaVersion is returned by Open for a database written by another
@@ -85,12 +89,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	runes, err := learnedRunes()
+	tok, err := searchindex.LearnTokenizer()
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}, idx: newMemIndex(runes)}
+	s := &Store{path: path, opts: opts, w: w, known: map[int32]bool{}, written: map[string]written{}}
+	s.idx = searchindex.New(tok, fullText{s})
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -112,7 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.idx.load(ctx, s.w); err != nil {
+	if err := s.load(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}

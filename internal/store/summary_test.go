@@ -50,9 +50,7 @@ func TestSummariesMatchTables(t *testing.T) {
 
 	check := func(stage string) {
 		t.Helper()
-		s.idx.mu.RLock()
-		got := s.idx.summaries(s.idx.all)
-		s.idx.mu.RUnlock()
+		got := s.idx.Snapshot()
 		want := map[string]Summary{}
 		err := s.readTx(ctx, func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx, "SELECT "+summaryCols+" FROM "+summaryFrom)
@@ -78,14 +76,14 @@ func TestSummariesMatchTables(t *testing.T) {
 		}
 	}
 	check("folded")
-	s.idx.mu.RLock()
-	if q := s.idx.quality[late.ID].score(); q == nil || *q != 0.5 {
-		t.Errorf("late-runs: score %v, want 0.5 (q-c: tied with q-b, later event id)", q)
+	for _, sm := range s.idx.Snapshot() {
+		switch q := sm.QualityScore; {
+		case sm.ID == late.ID && (q == nil || *q != 0.5):
+			t.Errorf("late-runs: score %v, want 0.5 (q-c: tied with q-b, later event id)", q)
+		case sm.ID == empty.ID && q != nil:
+			t.Errorf("no-checks: score %v, want none", *q)
+		}
 	}
-	if q := s.idx.quality[empty.ID].score(); q != nil {
-		t.Errorf("no-checks: score %v, want none", *q)
-	}
-	s.idx.mu.RUnlock()
 	s.Close()
 	if s, err = Open(ctx, path, Options{}); err != nil {
 		t.Fatal(err)

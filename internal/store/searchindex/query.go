@@ -1,4 +1,4 @@
-package store
+package searchindex
 
 import (
 	"strings"
@@ -15,13 +15,14 @@ const (
 	MinPrefix = 3
 )
 
-// FTSQuery turns user text into an FTS5 query that cannot carry FTS5
-// syntax: the text is split into terms of letters, digits and marks (what
-// the unicode61 tokenizer indexes), each term is quoted as a string, and
-// the terms are ANDed. The last term matches as a prefix (when it has at
-// least MinPrefix characters) unless the text ends in a space, so results
-// follow typing. Text without any term gives
-// "" (no full-text condition). Invalid UTF-8, text over MaxQueryBytes and
+// FTSQuery turns user text into the FTS5 query a search answers, one that
+// cannot carry FTS5 syntax: the text is split into terms of letters, digits
+// and marks (what the unicode61 tokenizer indexes), each term is quoted as
+// a string, and the terms are ANDed. The last term matches as a prefix
+// (when it has at least MinPrefix characters) unless the text ends in a
+// space, so results follow typing. The index answers the query from its
+// posting lists, FullText where it cannot (see Index.Search). Text without
+// any term gives "" (no full-text condition). Invalid UTF-8, text over MaxQueryBytes and
 // more than MaxQueryTerms terms are a *ParamError on field "q".
 func FTSQuery(text string) (string, error) {
 	if len(text) > MaxQueryBytes {
