@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/pkg/product"
 )
 
-// Sentinels every error of a request matches (errors.Is); errorStatus maps
+// Sentinels every error of a request matches (errors.Is); errorAnswer maps
 // them to HTTP answers.
 var (
 	// ErrUnauthenticated: the request has no bearer token, or an unknown one.
@@ -66,36 +67,25 @@ func unavailable(err error, format string, args ...any) *Error {
 	return &Error{Kind: ErrUnavailable, Msg: fmt.Sprintf(format, args...), Err: err}
 }
 
-// errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
 // Error codes of the answers.
 const (
 	CodeUnauthorized      = "unauthorized"
 	CodeForbidden         = "forbidden"
-	CodeNotFound          = "not_found"
+	CodeNotFound          = httpx.CodeNotFound
 	CodeConflict          = "conflict"
 	CodeIncompatible      = "incompatible_schema"
 	CodeInvalidDescriptor = "invalid_descriptor"
 	CodeBadRequest        = "bad_request"
 	CodeTooLarge          = "too_large"
-	CodeUnavailable       = "unavailable"
-	CodeInternal          = "internal"
+	CodeUnavailable       = httpx.CodeUnavailable
+	CodeInternal          = httpx.CodeInternal
 )
 
-// errorStatus maps an error to its HTTP status and body: the one place where
-// errors become answers.
-func errorStatus(err error) (int, errorBody) {
-	body := func(code, field string) errorBody {
-		return errorBody{errorDetail{Code: code, Message: err.Error(), Field: field}}
+// errorAnswer maps an error to its HTTP answer: the one place where errors
+// become answers.
+func errorAnswer(err error) *httpx.Error {
+	answer := func(status int, code, field string) *httpx.Error {
+		return &httpx.Error{Status: status, Code: code, Message: err.Error(), Field: field}
 	}
 	var (
 		re  *Error
@@ -108,26 +98,26 @@ func errorStatus(err error) (int, errorBody) {
 	}
 	switch {
 	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, errorBody{errorDetail{Code: CodeTooLarge,
-			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}}
+		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit)}
 	case errors.As(err, &ve):
-		return http.StatusBadRequest, body(CodeInvalidDescriptor, ve.Path())
+		return answer(http.StatusBadRequest, CodeInvalidDescriptor, ve.Path())
 	case errors.Is(err, product.ErrInvalid):
-		return http.StatusBadRequest, body(CodeInvalidDescriptor, field)
+		return answer(http.StatusBadRequest, CodeInvalidDescriptor, field)
 	case errors.Is(err, ErrUnauthenticated):
-		return http.StatusUnauthorized, body(CodeUnauthorized, field)
+		return answer(http.StatusUnauthorized, CodeUnauthorized, field)
 	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden, body(CodeForbidden, field)
+		return answer(http.StatusForbidden, CodeForbidden, field)
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, body(CodeNotFound, field)
+		return answer(http.StatusNotFound, CodeNotFound, field)
 	case errors.Is(err, ErrIncompatible):
-		return http.StatusConflict, body(CodeIncompatible, field)
+		return answer(http.StatusConflict, CodeIncompatible, field)
 	case errors.Is(err, ErrConflict):
-		return http.StatusConflict, body(CodeConflict, field)
+		return answer(http.StatusConflict, CodeConflict, field)
 	case errors.Is(err, ErrBadRequest):
-		return http.StatusBadRequest, body(CodeBadRequest, field)
+		return answer(http.StatusBadRequest, CodeBadRequest, field)
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, body(CodeUnavailable, field)
+		return answer(http.StatusServiceUnavailable, CodeUnavailable, field)
 	}
-	return http.StatusInternalServerError, errorBody{errorDetail{Code: CodeInternal, Message: "internal error; see the registrar's log"}}
+	return &httpx.Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the registrar's log"}
 }

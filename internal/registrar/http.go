@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/pkg/product"
 )
 
@@ -40,22 +40,9 @@ func (s *Service) routes() {
 
 // handle mounts h on pattern, timing it under the pattern's name.
 func (s *Service) handle(pattern string, h http.HandlerFunc) {
-	s.srv.Mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h(sw, r)
-		s.metrics.duration.WithLabelValues(pattern, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
+	s.srv.Mux.Handle(pattern, httpx.Instrument(h, func(status int, d time.Duration) {
+		s.metrics.duration.WithLabelValues(pattern, strconv.Itoa(status)).Observe(d.Seconds())
+	}))
 }
 
 // writeHandler handles a write request: it returns the status and body of a
@@ -63,7 +50,7 @@ func (w *statusWriter) WriteHeader(code int) {
 // passes w only to readBody, never writes to it.
 type writeHandler func(w http.ResponseWriter, r *http.Request, a *auditInfo) (int, any, error)
 
-// write wraps a write handler: its answer (errors mapped by errorStatus),
+// write wraps a write handler: its answer (errors mapped by errorAnswer),
 // its audit event and its metrics.
 func (s *Service) write(action string, h writeHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -81,10 +68,9 @@ func (s *Service) write(action string, h writeHandler) http.HandlerFunc {
 		status, body, err := h(w, r.WithContext(ctx), a)
 		code := "ok"
 		if err != nil {
-			var eb errorBody
-			status, eb = errorStatus(err)
-			body, code = eb, eb.Error.Code
-			msg := eb.Error.Message
+			e := errorAnswer(err)
+			status, body, code = e.Status, httpx.ErrorBody{Error: e}, e.Code
+			msg := e.Message
 			if len(msg) > maxAuditMessage {
 				msg = msg[:maxAuditMessage] + "..."
 			}
@@ -106,7 +92,7 @@ func (s *Service) write(action string, h writeHandler) http.HandlerFunc {
 		default:
 			s.metrics.actions.WithLabelValues(action, code).Inc()
 		}
-		writeJSON(w, status, body)
+		httpx.WriteJSON(w, status, body)
 	}
 }
 
@@ -244,7 +230,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(ErrNotFound, "id", "no product %s", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
 // ProductList is the answer to GET /api/v1/products.
@@ -253,7 +239,7 @@ type ProductList struct {
 }
 
 func (s *Service) handleList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, ProductList{Products: s.view.list()})
+	httpx.WriteJSON(w, http.StatusOK, ProductList{Products: s.view.list()})
 }
 
 // decodeJSON decodes a size-limited JSON body strictly; an empty body is
@@ -287,17 +273,7 @@ func (s *Service) decodeJSON(w http.ResponseWriter, r *http.Request, into any, o
 	return nil
 }
 
+// writeError answers err as errorAnswer maps it.
 func writeError(w http.ResponseWriter, err error) {
-	status, body := errorStatus(err)
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		status, data = http.StatusInternalServerError, []byte(fmt.Sprintf(`{"error":{"code":%q,"message":"encode the answer"}}`, CodeInternal))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
+	httpx.WriteError(w, errorAnswer(err))
 }
