@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,163 +15,6 @@ import (
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
-
-// Source is where a judged record was read.
-type Source struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
-
-// Watermark is the newest data_watermark seen for a product and the quality
-// event that carried it.
-type Watermark struct {
-	At      time.Time `json:"at"`
-	EventID string    `json:"event_id"`
-	Source  Source    `json:"source"`
-}
-
-// OpenViolation is a violation raised and not yet resolved.
-type OpenViolation struct {
-	// Errored says the violation reports a policy that failed to
-	// evaluate, not one that was broken.
-	Errored   bool                   `json:"errored,omitempty"`
-	Violation events.PolicyViolation `json:"violation"`
-
-	enc []byte // its JSON, once encoded (see encoded)
-}
-
-// ProductState is what the governor knows of one product. It is the value of
-// the governor's state topic (JSON, key = product id), written in the same
-// transaction as the violations and offsets it reflects.
-type ProductState struct {
-	ID        string              `json:"id"`
-	Product   *events.DataProduct `json:"product,omitempty"` // nil until a lifecycle event
-	Status    string              `json:"status,omitempty"`  // ACTIVE, DEPRECATED or RETIRED
-	Watermark *Watermark          `json:"watermark,omitempty"`
-	// Open maps a slot ("<policy id>@<lifecycle|data>") to its open
-	// violation. A policy judges lifecycle events in one slot and data
-	// (quality events and freshness checks) in another, so a quality run
-	// never clears what a descriptor broke, and the reverse.
-	Open map[string]*OpenViolation `json:"open,omitempty"`
-	// Published is the signature of the compliance status last published
-	// (status, version, open violation ids): a status is published only
-	// when it changes.
-	Published string `json:"published,omitempty"`
-
-	view   *policy.Product     // Product as policies see it ...
-	viewOf *events.DataProduct // ... when Product was this
-}
-
-// productView returns the descriptor as policies see it, built once per
-// descriptor.
-func (ps *ProductState) productView() *policy.Product {
-	if ps.Product == nil {
-		return nil
-	}
-	if ps.viewOf != ps.Product {
-		ps.view, ps.viewOf = policy.ProductView(ps.Product), ps.Product
-	}
-	return ps.view
-}
-
-// appendComplianceSig appends what identifies a compliance status,
-// evaluation time aside.
-func (ps *ProductState) appendComplianceSig(b []byte) []byte {
-	if ps.Product != nil {
-		b = append(b, ps.Product.Version...)
-	} else {
-		b = append(b, '?') // UNKNOWN
-	}
-	if len(ps.Open) == 0 {
-		return b
-	}
-	var buf [8]string
-	ids := buf[:0]
-	for _, ov := range ps.Open {
-		ids = append(ids, ov.Violation.ViolationID)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		b = append(append(b, '|'), id...)
-	}
-	return b
-}
-
-// sortedKeys returns the keys of m in order, in buf if they fit: the maps
-// sorted on the hot path hold a few entries, and buf can live on the
-// caller's stack.
-func sortedKeys[V any](buf []string, m map[string]V) []string {
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// sameVolatile reports whether a and b agree on everything but the
-// descriptor.
-func sameVolatile(a, b *ProductState) bool {
-	if a.Status != b.Status || a.Published != b.Published || len(a.Open) != len(b.Open) {
-		return false
-	}
-	if (a.Watermark == nil) != (b.Watermark == nil) || (a.Watermark != nil && *a.Watermark != *b.Watermark) {
-		return false
-	}
-	for slot, ov := range a.Open {
-		if o, ok := b.Open[slot]; !ok || o.Violation.ViolationID != ov.Violation.ViolationID || o.Errored != ov.Errored {
-			return false
-		}
-	}
-	return true
-}
-
-func (ps *ProductState) clone() *ProductState {
-	c := *ps
-	c.Open = maps.Clone(ps.Open)
-	if c.Open == nil {
-		c.Open = map[string]*OpenViolation{}
-	}
-	return &c
-}
-
-// Domain returns the product's domain: from its descriptor, else from its
-// id, else "unknown" (a violation must name one).
-func (ps *ProductState) Domain() string {
-	if ps.Product != nil && ps.Product.Domain != "" {
-		return ps.Product.Domain
-	}
-	if d := policy.DomainOf(ps.ID); d != "" {
-		return d
-	}
-	return "unknown"
-}
-
-// Compliance returns the product's compliance status as of now.
-func (ps *ProductState) Compliance(now time.Time) *events.ComplianceStatus {
-	c := &events.ComplianceStatus{
-		ProductID:      ps.ID,
-		Domain:         ps.Domain(),
-		Status:         events.Compliant,
-		OpenViolations: []events.OpenViolation{},
-		EvaluatedAt:    now,
-	}
-	if ps.Product != nil {
-		c.ProductVersion = ps.Product.Version
-	} else {
-		c.Status = events.Unknown
-	}
-	var buf [8]string
-	for _, slot := range sortedKeys(buf[:0], ps.Open) {
-		v := ps.Open[slot].Violation
-		c.OpenViolations = append(c.OpenViolations, events.OpenViolation{ViolationID: v.ViolationID, PolicyID: v.PolicyID, Severity: v.Severity, Message: v.Message})
-	}
-	if len(c.OpenViolations) > 0 {
-		c.Status = events.NonCompliant
-	}
-	return c
-}
 
 // Engine judges events with the current policies and keeps the state that
 // judging needs: each product's descriptor and lifecycle status, newest
@@ -183,7 +27,30 @@ type Engine struct {
 	policies atomic.Pointer[policy.Set]
 	products map[string]*ProductState
 	slots    map[string]slotNames // by policy id, see slot
+	inputs   Inputs               // nil: the products this engine knows
+	owns     func(*ProductState) bool
 }
+
+// Inputs tells the engine what the mesh knows of a product's inputs. The
+// governor's global view (every product of the lifecycle topic, whichever
+// instance judges it) is one; without one, an engine knows the products it
+// judged itself.
+type Inputs interface {
+	// Upstream returns the status of each input, in order.
+	Upstream(inputs []string) []policy.Upstream
+	// Change returns the type of id's newest lifecycle event ("" when it
+	// has none).
+	Change(id string) events.LifecycleType
+}
+
+// SetInputs makes in the source of what policies see of a product's
+// inputs. Call it before the first batch.
+func (e *Engine) SetInputs(in Inputs) { e.inputs = in }
+
+// SetOwner limits freshness checks and re-judgements to the products owns
+// accepts (those of the partitions this instance is assigned; nil: every
+// product). Call it before the first batch.
+func (e *Engine) SetOwner(owns func(*ProductState) bool) { e.owns = owns }
 
 // slotNames are a policy's two slots.
 type slotNames struct{ lifecycle, data string }
@@ -253,6 +120,9 @@ type Batch struct {
 	Violations []*events.PolicyViolation
 	// Evals counts decisions by policy id and outcome.
 	Evals map[string]map[policy.Outcome]int
+	// Rejudged counts the products judged again because their inputs
+	// changed.
+	Rejudged int
 }
 
 // Now is the batch's evaluation time.
@@ -287,10 +157,12 @@ func (b *Batch) markDirty(id string) {
 	}
 }
 
-// Item is one event to judge and where it was read.
+// Item is one event to judge and where it was read, or a product to judge
+// again because its inputs changed.
 type Item struct {
-	Lifecycle *events.ProductLifecycleEvent // one of Lifecycle
-	Quality   *events.QualityEvent          // and Quality
+	Lifecycle *events.ProductLifecycleEvent // one of Lifecycle,
+	Quality   *events.QualityEvent          // Quality
+	Rejudge   string                        // and Rejudge (a product id)
 	CE        events.CloudEvent
 	Src       Source
 }
@@ -317,6 +189,7 @@ type judgement struct {
 	vars      *policy.Vars
 	decisions []policy.Decision
 	out       []*events.PolicyViolation // the violations it opened and resolved
+	upSig     string                    // the state of the product's inputs judged (lifecycle, upstream)
 }
 
 // Judge judges items in order, as if one at a time: each sees the state
@@ -334,6 +207,10 @@ func (b *Batch) Judge(items []Item) {
 			js = append(js, b.prepareLifecycle(it.Lifecycle, it.CE, it.Src))
 		case it.Quality != nil:
 			js = append(js, b.prepareQuality(it.Quality, it.CE, it.Src))
+		case it.Rejudge != "":
+			if j, ok := b.prepareRejudge(it.Rejudge); ok {
+				js = append(js, j)
+			}
 		default:
 			continue
 		}
@@ -358,7 +235,7 @@ func (b *Batch) Judge(items []Item) {
 				k := len(buf)
 				buf = b.set.AppendDecisions(buf, j.vars)
 				j.decisions = buf[k:len(buf):len(buf)]
-				b.reconcile(&j.out, j.ps, j.domain, j.vars, j.decisions, j.in.EventID, j.src)
+				b.reconcile(&j.out, j.ps, j.domain, j.vars, j.decisions, j.in.EventID, j.upSig, j.src)
 			}
 		}
 	}
@@ -391,26 +268,10 @@ func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.Clo
 	ps := b.get(id)
 	p := ev.Product
 	ps.Product = &p
-	switch ev.Type {
-	case events.LifecycleDeprecated:
-		ps.Status = policy.StatusDeprecated
-	case events.LifecycleRetired:
-		ps.Status = policy.StatusRetired
-	case events.LifecycleUpdated:
-		if ps.Status == "" {
-			ps.Status = policy.StatusActive
-		}
-	default:
-		ps.Status = policy.StatusActive
-	}
-	upstream := make([]policy.Upstream, 0, len(p.Inputs))
-	for _, in := range p.Inputs {
-		u := policy.Upstream{ID: in, Status: policy.StatusUnknown}
-		if st := b.lookup(in); st != nil && st.Product != nil {
-			u.Known, u.Status = true, st.Status
-		}
-		upstream = append(upstream, u)
-	}
+	ps.Status = lifecycleStatus(ev.Type, ps.Status)
+	ps.Lifecycle = &LifecycleRef{EventID: ev.EventID, Source: src}
+	upstream := b.upstream(p.Inputs)
+	ps.Upstream = upstreamSig(upstream)
 	in := policy.Input{
 		Trigger: policy.TriggerLifecycle, ProductID: id, Product: ps.Product, View: ps.productView(), Lifecycle: ev,
 		CloudEvent: ce, EventID: ev.EventID, Upstream: upstream, Now: b.now,
@@ -419,7 +280,73 @@ func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.Clo
 		in.Watermark = ps.Watermark.At
 	}
 	b.markDirty(id)
-	return judgement{ps: ps, domain: ps.Domain(), src: src, in: in}
+	return judgement{ps: ps, domain: ps.Domain(), src: src, in: in, upSig: ps.Upstream}
+}
+
+// upstream returns what the mesh knows of inputs: a product this batch
+// changed as the batch left it, the others as the engine's Inputs say.
+func (b *Batch) upstream(inputs []string) []policy.Upstream {
+	var up []policy.Upstream
+	if b.e.inputs != nil {
+		up = b.e.inputs.Upstream(inputs)
+	} else {
+		up = make([]policy.Upstream, len(inputs))
+		for i, in := range inputs {
+			up[i] = policy.Upstream{ID: in, Status: policy.StatusUnknown}
+			if st := b.e.products[in]; st != nil && st.Product != nil {
+				up[i].Known, up[i].Status = true, st.Status
+			}
+		}
+	}
+	for i := range up {
+		if st := b.touched[up[i].ID]; st != nil && st.Product != nil {
+			up[i].Known, up[i].Status = true, st.Status
+		}
+	}
+	return up
+}
+
+// prepareRejudge judges id again with the lifecycle policies that read its
+// inputs, if the state of its inputs is no longer the one last judged. A
+// product this instance does not own, without a descriptor, or retired is
+// not judged again.
+func (b *Batch) prepareRejudge(id string) (judgement, bool) {
+	cur := b.lookup(id)
+	if cur == nil || cur.Product == nil || cur.Lifecycle == nil || cur.Status == policy.StatusRetired || (b.e.owns != nil && !b.e.owns(cur)) {
+		return judgement{}, false
+	}
+	upstream := b.upstream(cur.Product.Inputs)
+	sig := upstreamSig(upstream)
+	if sig == cur.Upstream {
+		return judgement{}, false
+	}
+	ps := b.get(id)
+	// The input that changed: the first whose status is not the one judged.
+	var changedID, change string
+	for _, u := range upstream {
+		if !strings.Contains(";"+ps.Upstream, ";"+u.ID+"="+u.Status+";") {
+			changedID, change = u.ID, policy.StatusUnknown
+			if b.e.inputs != nil {
+				if c := b.e.inputs.Change(u.ID); c != "" {
+					change = string(c)
+				}
+			} else if st := b.lookup(u.ID); st != nil && st.Status != "" {
+				change = st.Status
+			}
+			break
+		}
+	}
+	ps.Upstream = sig
+	b.Rejudged++
+	in := policy.Input{
+		Trigger: policy.TriggerUpstream, ProductID: id, Product: ps.Product, View: ps.productView(),
+		EventID: ps.Lifecycle.EventID, Upstream: upstream, UpstreamID: changedID, UpstreamChange: change, Now: b.now,
+	}
+	if ps.Watermark != nil {
+		in.Watermark = ps.Watermark.At
+	}
+	b.markDirty(id)
+	return judgement{ps: ps, domain: ps.Domain(), src: ps.Lifecycle.Source, in: in, upSig: sig}, true
 }
 
 func (b *Batch) prepareQuality(ev *events.QualityEvent, ce events.CloudEvent, src Source) judgement {
@@ -454,7 +381,7 @@ func (b *Batch) Freshness() {
 	sort.Strings(ids)
 	for _, id := range ids {
 		cur := b.lookup(id)
-		if cur.Product == nil || cur.Watermark == nil || cur.Status == policy.StatusRetired {
+		if cur.Product == nil || cur.Watermark == nil || cur.Status == policy.StatusRetired || (b.e.owns != nil && !b.e.owns(cur)) {
 			continue
 		}
 		in := policy.Input{
@@ -468,7 +395,7 @@ func (b *Batch) Freshness() {
 			continue
 		}
 		ps := b.get(id)
-		b.reconcile(&b.Violations, ps, ps.Domain(), vars, decisions, cur.Watermark.EventID, cur.Watermark.Source)
+		b.reconcile(&b.Violations, ps, ps.Domain(), vars, decisions, cur.Watermark.EventID, "", cur.Watermark.Source)
 		b.markDirty(id)
 	}
 }
@@ -486,7 +413,7 @@ func (b *Batch) count(decisions []policy.Decision) {
 
 // slotClass groups triggers whose judgements supersede each other.
 func slotClass(t policy.Trigger) string {
-	if t == policy.TriggerLifecycle {
+	if t == policy.TriggerLifecycle || t == policy.TriggerUpstream {
 		return "lifecycle"
 	}
 	return "data"
@@ -569,12 +496,23 @@ func judgesClass(p *policy.Policy, class string) bool {
 // reconcile opens a violation for each broken (or errored) policy whose slot
 // is not already open for the same reason, and resolves the open ones the
 // event cleared: one violation per breach, not one per event.
-func (b *Batch) reconcile(out *[]*events.PolicyViolation, ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID string, src Source) {
+//
+// A breach of a policy that reads a product's inputs, on a product that has
+// some, is named by the product's newest lifecycle event and the state of
+// its inputs (upSig): judged again under other inputs, it is resolved and
+// opened anew. So the violations open at the end are the same whichever
+// order the product's event and its inputs' events were judged in.
+func (b *Batch) reconcile(out *[]*events.PolicyViolation, ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID, upSig string, src Source) {
 	for _, d := range decisions {
 		slot := b.e.slot(d.Policy.ID, vars.Trigger)
 		open, errored := wantOpen(d)
+		key := eventID
+		if upSig != "" && d.Policy.ReadsUpstream {
+			key = eventID + "\x00" + upSig
+		}
 		cur := ps.Open[slot]
-		if cur != nil && open && cur.Errored == errored {
+		if cur != nil && open && cur.Errored == errored &&
+			(key == eventID || cur.Violation.ViolationID == ViolationID(d.Policy.ID, d.Policy.Version, key, errored)) {
 			continue // the same breach goes on
 		}
 		if cur != nil {
@@ -583,7 +521,11 @@ func (b *Batch) reconcile(out *[]*events.PolicyViolation, ps *ProductState, doma
 		if !open {
 			continue
 		}
-		v := b.violation(ps.ID, domain, d, vars, eventID, src)
+		v := b.violation(ps.ID, domain, d, vars, key, src)
+		if key != eventID {
+			v.SourceEventID = eventID
+			v.Evidence["upstream"] = upSig // and so the id: ViolationID of eventID NUL upstream
+		}
 		ps.Open[slot] = &OpenViolation{Errored: errored, Violation: *v}
 		*out = append(*out, v)
 	}

@@ -148,7 +148,11 @@ spec:
 			if v.SourceEventID != "ev-"+name || v.SourceTopic != w.env.Topics.Lifecycle || v.PolicyVersion == "" || v.Domain != c.product.Domain {
 				t.Errorf("violation source/version/domain: %+v", v)
 			}
-			if v.ViolationID != ViolationID(v.PolicyID, v.PolicyVersion, v.SourceEventID, c.severity == events.SeverityWarning && c.policy == "finance-tier") {
+			key := v.SourceEventID
+			if up := v.Evidence["upstream"]; up != "" { // a policy reading the product's inputs
+				key += "\x00" + up
+			}
+			if v.ViolationID != ViolationID(v.PolicyID, v.PolicyVersion, key, c.severity == events.SeverityWarning && c.policy == "finance-tier") {
 				t.Errorf("violation id %s is not the deterministic one", v.ViolationID)
 			}
 		})

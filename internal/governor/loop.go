@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -21,8 +21,15 @@ var errTopicExists = kerr.TopicAlreadyExists
 // errCrashed is returned by Run when a test's crash hook stopped it.
 var errCrashed = errors.New("governor: crashed by test hook")
 
-// judge is the consume -> evaluate -> produce -> commit loop.
-func (s *Service) judge(ctx context.Context) error {
+// consume prepares the topics, the codec and the global view, then runs
+// judging sessions (see session) until ctx is done. A session that fails
+// (a broker or the coordinator gone past what the client retries, a
+// transaction that could not end) is closed and a new one started after a
+// backoff: its transactional producer is initialised again, the state read
+// back, and consumption resumes from the committed offsets. Only a fenced
+// producer (a newer instance with the same transactional id) and a bug stop
+// the governor.
+func (s *Service) consume(ctx context.Context) error {
 	fresh, err := s.ensureTopics(ctx)
 	if err != nil {
 		return fmt.Errorf("governor: %w", err)
@@ -30,17 +37,94 @@ func (s *Service) judge(ctx context.Context) error {
 	if err := s.codec.Register(ctx); err != nil {
 		return fmt.Errorf("governor: %w", err)
 	}
+	if err := s.checkCopartitioned(ctx); err != nil {
+		return fmt.Errorf("governor: %w", err)
+	}
+	// The global view: every product of the lifecycle topic, read by a
+	// client of its own for as long as the governor runs.
+	viewCtx, stopView := context.WithCancel(ctx)
+	caughtUp := make(chan struct{})
+	viewErr := make(chan error, 1)
+	var viewDone sync.WaitGroup
+	viewDone.Go(func() {
+		if err := s.view.follow(viewCtx, s.kopts, kadm.NewClient(s.admin), s.topics.Lifecycle, s.codec, s.log, s.kgoLog, caughtUp); err != nil {
+			viewErr <- fmt.Errorf("governor: global view: %w", err)
+			stopView()
+		}
+	})
+	defer func() { stopView(); viewDone.Wait() }()
+	select {
+	case <-caughtUp:
+	case err := <-viewErr:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+	applied, _ := s.view.counts()
+	s.log.Info("global view read", zap.Int64("lifecycle_records", applied))
+
+	failures := 0
+	for {
+		err := s.session(ctx, fresh)
+		fresh = false
+		select {
+		case e := <-viewErr:
+			return e
+		default:
+		}
+		var perm permanentError
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return nil
+		case errors.Is(err, errCrashed), errors.As(err, &perm):
+			return err
+		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch), errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+			// A newer incarnation of this instance took the
+			// transactional id over: it judges from here on.
+			s.log.Info("fenced by a newer instance with the same transactional id; stopping", zap.String("transactional_id", s.opts.TransactionalID), zap.Error(err))
+			return nil
+		}
+		failures++
+		wait := min(time.Second<<min(failures-1, 5), 30*time.Second)
+		s.m.restarts.Inc()
+		s.log.Warn("judging session failed; starting a new one", zap.Error(err), zap.Int("failures_in_a_row", failures), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// permanentError is a failure another session would meet again (a bug).
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// session is the consume -> evaluate -> produce -> commit loop, on one
+// transactional group session. It returns nil when ctx is done.
+func (s *Service) session(ctx context.Context, fresh bool) error {
 	opts := append([]kgo.Opt{
 		kgo.ConsumerGroup(s.opts.Group),
 		kgo.ConsumeTopics(s.topics.Lifecycle, s.topics.Quality),
+		// Range assignment gives one member the same partitions of both
+		// topics (they have the same count, see checkCopartitioned): a
+		// product's lifecycle and quality events are judged by one
+		// instance, which alone writes its state.
+		kgo.Balancers(kgo.RangeBalancer()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.TransactionalID(s.opts.TransactionalID),
 		kgo.TransactionTimeout(s.opts.TxnTimeout + 10*time.Second),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MetadataMinAge(MetadataMinAge),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.needRebuild.Store(true) }),
-		kgo.WithLogger(kgoLogger{s.log}),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			s.own.assign(m[s.topics.Lifecycle])
+			s.needRebuild.Store(true)
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
+		kgo.WithLogger(s.kgoLog),
 	}, s.kopts...)
 	if s.opts.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(s.opts.InstanceID))
@@ -50,10 +134,11 @@ func (s *Service) judge(ctx context.Context) error {
 	}
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
-		return fmt.Errorf("governor: kafka client: %w", err)
+		return permanentError{fmt.Errorf("governor: kafka client: %w", err)}
 	}
 	crashed := false
 	defer func() {
+		s.own.revoke(nil)
 		if crashed {
 			return // as if the process died: no leave, no abort
 		}
@@ -86,9 +171,7 @@ func (s *Service) judge(ctx context.Context) error {
 		if wait < 0 {
 			wait = 0
 		}
-		pollCtx, cancel := context.WithTimeout(ctx, min(wait, s.opts.FreshnessInterval)+time.Millisecond)
-		fetches := sess.PollRecords(pollCtx, s.opts.MaxBatch)
-		cancel()
+		fetches := s.poll(ctx, sess, min(wait, s.opts.FreshnessInterval)+time.Millisecond)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
 		}
@@ -106,13 +189,19 @@ func (s *Service) judge(ctx context.Context) error {
 			if err := s.rebuild(ctx); err != nil {
 				return err
 			}
+			// The new owner of a product looks at its inputs once.
+			s.view.markAll()
 		}
 		recs := fetches.Records()
+		rejudge := s.view.take()
 		check := !time.Now().Before(nextCheck)
-		if len(recs) == 0 && !check {
+		if len(recs) == 0 && len(rejudge) == 0 && !check {
 			continue
 		}
-		committed, err := s.transact(ctx, sess, recs, check)
+		committed, err := s.transact(ctx, sess, recs, rejudge, check)
+		if !committed {
+			s.view.requeue(rejudge)
+		}
 		if errors.Is(err, errCrashed) {
 			crashed = true
 			sess.Client().Close()
@@ -143,6 +232,25 @@ func (s *Service) judge(ctx context.Context) error {
 	}
 }
 
+// poll polls up to MaxBatch records for at most wait, returning early when
+// the global view has products to judge again.
+func (s *Service) poll(ctx context.Context, sess *kgo.GroupTransactSession, wait time.Duration) kgo.Fetches {
+	pollCtx, cancel := context.WithTimeout(ctx, wait)
+	woke := make(chan struct{})
+	go func() {
+		defer close(woke)
+		select {
+		case <-s.view.notify:
+			cancel()
+		case <-pollCtx.Done():
+		}
+	}()
+	fetches := sess.PollRecords(pollCtx, s.opts.MaxBatch)
+	cancel()
+	<-woke // what woke it is in the view's pending set before it is taken
+	return fetches
+}
+
 // retryWait is the wait before retrying after n aborted transactions in a
 // row (n+1 with this one): none after the first, then max/8 doubling up to
 // max.
@@ -160,7 +268,7 @@ func retryWait(n int, limit time.Duration) time.Duration {
 // Decoding and encoding, the bulk of the work, run on every core; judging
 // (which carries state from one event to the next) runs in order, and the
 // records are produced in order as soon as they are encoded.
-func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record, check bool) (bool, error) {
+func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record, rejudge []string, check bool) (bool, error) {
 	clock := s.startPhases()
 	b := s.engine.Begin(s.opts.Now())
 	var jobs []outJob
@@ -200,6 +308,12 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		items = append(items, it)
 		judged[r.Topic]++
 	}
+	// Products whose inputs changed, in a fixed order, after the batch's
+	// own events (which may have judged some of them already).
+	slices.Sort(rejudge)
+	for _, id := range rejudge {
+		items = append(items, Item{Rejudge: id})
+	}
 	b.Judge(items)
 	if check {
 		b.Freshness()
@@ -223,8 +337,10 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		}
 	}
 	if len(recs) == 0 && len(jobs) == 0 {
-		b.Commit() // a freshness check that changed nothing
-		s.checks.Add(1)
+		b.Commit() // a freshness check or re-judgement that changed nothing
+		if check {
+			s.checks.Add(1)
+		}
 		return true, nil
 	}
 
@@ -253,7 +369,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
 			s.log.Warn("abort after an encoding error", zap.Error(err))
 		}
-		return false, fmt.Errorf("governor: %w", encodeErr)
+		return false, permanentError{fmt.Errorf("governor: %w", encodeErr)}
 	}
 	flushErr := sess.Client().Flush(tctx)
 	mu.Lock()
@@ -284,6 +400,7 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	if check {
 		s.checks.Add(1)
 	}
+	s.rejudged.Add(int64(b.Rejudged))
 	s.m.committed(b, judged, dead)
 	s.m.products.Set(float64(s.engine.Len()))
 	return true, nil
@@ -378,55 +495,6 @@ func (s *Service) encodeAll(ctx context.Context, now time.Time, jobs []outJob, p
 		}
 	})
 	return firstErr
-}
-
-// parallelChunk is how many items a worker of parallel takes at a time.
-const parallelChunk = 32
-
-// parallel calls work on consecutive chunks [lo, hi) of n items, from up to
-// GOMAXPROCS goroutines, and then, if done is not nil, done on each chunk
-// in order, from the calling goroutine, as soon as that chunk and every
-// chunk before it are worked.
-func parallel(n int, work, done func(lo, hi int)) {
-	chunks := (n + parallelChunk - 1) / parallelChunk
-	workers := min(runtime.GOMAXPROCS(0), chunks)
-	if workers <= 1 {
-		for lo := 0; lo < n; lo += parallelChunk {
-			hi := min(lo+parallelChunk, n)
-			work(lo, hi)
-			if done != nil {
-				done(lo, hi)
-			}
-		}
-		return
-	}
-	finished := make([]chan struct{}, chunks)
-	for i := range finished {
-		finished[i] = make(chan struct{})
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				lo := c * parallelChunk
-				work(lo, min(lo+parallelChunk, n))
-				close(finished[c])
-			}
-		})
-	}
-	for c := range chunks {
-		<-finished[c]
-		if done != nil {
-			lo := c * parallelChunk
-			done(lo, min(lo+parallelChunk, n))
-		}
-	}
-	wg.Wait()
 }
 
 // abort ends an empty transaction as aborted, which rewinds consumption to

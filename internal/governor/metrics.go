@@ -22,6 +22,8 @@ type metrics struct {
 	deadLetters  *prometheus.CounterVec // class
 	phaseSeconds *prometheus.CounterVec // phase (Phases)
 	reloads      *prometheus.CounterVec // result: ok, failed
+	restarts     prometheus.Counter     // judging sessions started again after a failure
+	rejudged     prometheus.Counter     // products judged again because an input changed
 	policies     prometheus.Gauge
 	products     prometheus.Gauge
 }
@@ -52,14 +54,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbone_governor_policy_reloads_total", Help: "Policy reloads, by result (ok, failed).",
 		}, []string{"result"}),
+		restarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshbone_governor_session_restarts_total", Help: "Judging sessions closed after a failure (brokers or coordinator unreachable) and started again.",
+		}),
+		rejudged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshbone_governor_rejudged_total", Help: "Products judged again, in committed transactions, because one of their inputs changed.",
+		}),
 		policies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_policies", Help: "Policies in force."}),
 		products: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_products", Help: "Products the governor knows."}),
 	}
-	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.phaseSeconds, m.reloads, m.policies, m.products)
+	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.phaseSeconds, m.reloads, m.restarts, m.rejudged, m.policies, m.products)
 	return m
 }
 
 func (m *metrics) committed(b *Batch, judged map[string]int, dead []events.ErrorClass) {
+	m.rejudged.Add(float64(b.Rejudged))
 	m.transactions.WithLabelValues("committed").Inc()
 	for id, outcomes := range b.Evals {
 		for o, n := range outcomes {

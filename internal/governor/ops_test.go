@@ -107,7 +107,7 @@ spec:
 		`meshbone_governor_consumer_lag{partition=`,
 		`meshbone_governor_transactions_total{result="committed"}`,
 		`meshbone_governor_policy_reloads_total{result="failed"}`,
-		`meshbone_governor_policies 10`,
+		`meshbone_governor_policies 11`,
 		`meshbone_governor_phase_seconds_total{phase="decode"}`,
 		`meshbone_governor_phase_seconds_total{phase="judge"}`,
 		`meshbone_governor_phase_seconds_total{phase="write"}`,

@@ -1,8 +1,12 @@
 package governor
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
@@ -32,8 +36,12 @@ const (
 	// 5-second stall in the middle of judging.
 	MetadataMinAge = 250 * time.Millisecond
 	// StateTopic is the governor's own compacted topic (with the mesh
-	// prefix before it): per product, the state that judging needs.
-	StateTopic = "mesh.governor.state.v1"
+	// prefix before it): per product, the state that judging needs. It is
+	// private (JSON and raw descriptors, no registered schema): the leading
+	// underscore and the meshbone namespace keep it out of the mesh.*
+	// topics that clients read as public contracts. It was
+	// mesh.governor.state.v1 before 2026-11; see the README on upgrading.
+	StateTopic = "_meshbone.governor.state.v1"
 	// ServiceSource is the CloudEvents source of what the governor
 	// publishes.
 	ServiceSource = "/services/governor"
@@ -51,10 +59,13 @@ type Options struct {
 	Listen string
 	// Group is the consumer group.
 	Group string
-	// TransactionalID is the producer's transactional id; default Group.
-	// Each running instance needs its own, and a restarted instance must
-	// reuse its old one so that its unfinished transaction is aborted at
-	// once rather than after the transaction timeout.
+	// TransactionalID is the producer's transactional id. Each running
+	// instance needs its own (a second instance with the same one fences
+	// the first), and a restarted instance should reuse its old one so that
+	// its unfinished transaction is aborted at once rather than after the
+	// transaction timeout. Default: "<Group>-<InstanceID>"; without an
+	// InstanceID, "<Group>-<host name>-<Listen port>", or, when Listen has
+	// no fixed port, "<Group>-<host name>-<random>" (unique, not stable).
 	TransactionalID string
 	// InstanceID, when set, makes the instance a static group member
 	// (KIP-345): restarted with the same id it takes its partitions back
@@ -108,7 +119,7 @@ func (o Options) withDefaults() Options {
 		o.Group = d.Group
 	}
 	if o.TransactionalID == "" {
-		o.TransactionalID = o.Group
+		o.TransactionalID = defaultTransactionalID(o.Group, o.InstanceID, o.Listen)
 	}
 	if o.FreshnessInterval == 0 {
 		o.FreshnessInterval = d.FreshnessInterval
@@ -156,4 +167,22 @@ func (o Options) Validate() error {
 		return fmt.Errorf("session-timeout: %s is negative", o.SessionTimeout)
 	}
 	return nil
+}
+
+// defaultTransactionalID is the transactional id of an instance that was
+// given none (see Options.TransactionalID).
+func defaultTransactionalID(group, instance, listen string) string {
+	if instance != "" {
+		return group + "-" + instance
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	if _, port, err := net.SplitHostPort(listen); err == nil && port != "" && port != "0" {
+		return group + "-" + host + "-" + port
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return group + "-" + host + "-" + hex.EncodeToString(b[:])
 }

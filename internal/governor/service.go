@@ -34,6 +34,9 @@ type Service struct {
 	srv    *ops.Server
 	m      *metrics
 	engine *Engine
+	view   *globalView // every product, whichever partitions are ours
+	own    ownership   // the lifecycle partitions that are ours
+	kgoLog *kgoLogger
 
 	reloadMu sync.Mutex
 	filesSig string // signature of the policy files last loaded
@@ -44,6 +47,7 @@ type Service struct {
 	judged      atomic.Int64 // records judged in committed transactions
 	aborts      atomic.Int64
 	checks      atomic.Int64         // freshness checks committed
+	rejudged    atomic.Int64         // products judged again in committed transactions
 	phases      [phases]atomic.Int64 // nanoseconds spent per Phase
 
 	// crashHook, set by tests, is called after a batch is produced and
@@ -90,7 +94,11 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 		codec:  events.NewCodec(reg, topics),
 		admin:  admin,
 		engine: NewEngine(set),
+		view:   newGlobalView(),
+		kgoLog: newKgoLogger(log),
 	}
+	s.engine.SetInputs(s.view)
+	s.engine.SetOwner(s.own.owns)
 	s.filesSig = policyFilesSig(opts.Policies)
 	if opts.Listen != "" {
 		s.srv, err = ops.NewServer(opts.Listen, s.readyCheck)
@@ -130,6 +138,13 @@ func (s *Service) Aborted() int64 { return s.aborts.Load() }
 
 // FreshnessChecks returns how many freshness checks were committed.
 func (s *Service) FreshnessChecks() int64 { return s.checks.Load() }
+
+// Rejudged returns how many products were judged again, in committed
+// transactions, because one of their inputs changed.
+func (s *Service) Rejudged() int64 { return s.rejudged.Load() }
+
+// TransactionalID returns the transactional id the instance produces with.
+func (s *Service) TransactionalID() string { return s.opts.TransactionalID }
 
 // Ready reports whether the governor has rebuilt its state and is judging.
 func (s *Service) Ready() bool { return s.ready.Load() }
@@ -203,7 +218,7 @@ func (s *Service) Run(ctx context.Context) error {
 			s.watchPolicies(ctx)
 		}()
 	}
-	err := s.judge(ctx)
+	err := s.consume(ctx)
 	cancel()
 	wg.Wait()
 	select {

@@ -1,238 +1,185 @@
 package governor
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"strconv"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
-
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// RebuildTimeout bounds reading the state topic back.
-const RebuildTimeout = 2 * time.Minute
-
-// rebuild replaces the engine's state with the state topic as committed:
-// every partition read read_committed from its start to its last stable
-// offset. The state records of a transaction commit with the offsets of the
-// records they reflect, so what is read back is exactly the state after
-// the last committed batch.
-func (s *Service) rebuild(ctx context.Context) error {
-	start := time.Now()
-	states, err := ReadState(ctx, s.kopts, s.state, s.codec)
-	if err != nil {
-		return fmt.Errorf("governor: rebuild state from %s: %w", s.state, err)
-	}
-	s.engine.Restore(states)
-	s.m.products.Set(float64(len(states)))
-	s.log.Info("state rebuilt", zap.String("topic", s.state), zap.Int("products", len(states)), zap.Duration("took", time.Since(start)))
-	return nil
+// Source is where a judged record was read.
+type Source struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
 }
 
-// The state topic holds two records per product: under "d/<id>" the value
-// of its newest lifecycle record, verbatim (Avro wire format: the descriptor
-// costs nothing to write), and under "v/<id>" the rest of its state as JSON
-// (lifecycle status, newest watermark, open violations, last published
-// compliance). Both are written only when they change.
-const (
-	descriptorKey = "d/"
-	volatileKey   = "v/"
-)
-
-// encodeVolatile encodes a product's state but its descriptor: the JSON
-// encoding/json gives a ProductState without product, written by hand
-// because it is written for every product a batch touches, each open
-// violation encoded once for all the states that carry it.
-func encodeVolatile(ps *ProductState) ([]byte, error) {
-	var slotBuf [8]string
-	var encBuf [8][]byte
-	slots := sortedKeys(slotBuf[:0], ps.Open)
-	encs := encBuf[:0]
-	size := 64 + len(ps.ID) + len(ps.Status) + len(ps.Published)
-	for _, slot := range slots {
-		enc, err := ps.Open[slot].encoded()
-		if err != nil {
-			return nil, err
-		}
-		encs = append(encs, enc)
-		size += len(slot) + len(enc) + 4
-	}
-	if w := ps.Watermark; w != nil {
-		size += 128 + len(w.EventID) + len(w.Source.Topic)
-	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, ps.ID)
-	if ps.Status != "" {
-		b = append(b, `,"status":`...)
-		b = appendJSONString(b, ps.Status)
-	}
-	if w := ps.Watermark; w != nil {
-		b = append(b, `,"watermark":{"at":`...)
-		var err error
-		if b, err = appendJSONTime(b, w.At); err != nil {
-			return nil, err
-		}
-		b = append(b, `,"event_id":`...)
-		b = appendJSONString(b, w.EventID)
-		b = append(b, `,"source":{"topic":`...)
-		b = appendJSONString(b, w.Source.Topic)
-		b = append(b, `,"partition":`...)
-		b = strconv.AppendInt(b, int64(w.Source.Partition), 10)
-		b = append(b, `,"offset":`...)
-		b = strconv.AppendInt(b, w.Source.Offset, 10)
-		b = append(b, "}}"...)
-	}
-	if len(slots) > 0 {
-		b = append(b, `,"open":{`...)
-		for i, slot := range slots {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, slot)
-			b = append(b, ':')
-			b = append(b, encs[i]...)
-		}
-		b = append(b, '}')
-	}
-	if ps.Published != "" {
-		b = append(b, `,"published":`...)
-		b = appendJSONString(b, ps.Published)
-	}
-	return append(b, '}'), nil
+// Watermark is the newest data_watermark seen for a product and the quality
+// event that carried it.
+type Watermark struct {
+	At      time.Time `json:"at"`
+	EventID string    `json:"event_id"`
+	Source  Source    `json:"source"`
 }
 
-// encoded returns the JSON of ov, computed on first use (an OpenViolation
-// is never modified once made).
-func (ov *OpenViolation) encoded() ([]byte, error) {
-	if ov.enc == nil {
-		b := make([]byte, 0, 512)
-		if ov.Errored {
-			b = append(b, `{"errored":true,"violation":`...)
-		} else {
-			b = append(b, `{"violation":`...)
-		}
-		b, err := appendViolation(b, &ov.Violation)
-		if err != nil {
-			return nil, err
-		}
-		ov.enc = append(b, '}')
-	}
-	return ov.enc, nil
+// LifecycleRef names a product's newest lifecycle event and where it was
+// read.
+type LifecycleRef struct {
+	EventID string `json:"event_id"`
+	Source  Source `json:"source"`
 }
 
-// appendViolation appends v as encoding/json writes it (a test keeps the
-// two in step).
-func appendViolation(b []byte, v *events.PolicyViolation) ([]byte, error) {
-	str := func(name, val string) {
-		b = append(b, name...)
-		b = appendJSONString(b, val)
+// OpenViolation is a violation raised and not yet resolved.
+type OpenViolation struct {
+	// Errored says the violation reports a policy that failed to
+	// evaluate, not one that was broken.
+	Errored   bool                   `json:"errored,omitempty"`
+	Violation events.PolicyViolation `json:"violation"`
+
+	enc []byte // its JSON, once encoded (see encoded)
+}
+
+// ProductState is what the governor knows of one product. It is the value of
+// the governor's state topic (JSON, key = product id), written in the same
+// transaction as the violations and offsets it reflects.
+type ProductState struct {
+	ID        string              `json:"id"`
+	Product   *events.DataProduct `json:"product,omitempty"` // nil until a lifecycle event
+	Status    string              `json:"status,omitempty"`  // ACTIVE, DEPRECATED or RETIRED
+	Watermark *Watermark          `json:"watermark,omitempty"`
+	// Open maps a slot ("<policy id>@<lifecycle|data>") to its open
+	// violation. A policy judges lifecycle events in one slot and data
+	// (quality events and freshness checks) in another, so a quality run
+	// never clears what a descriptor broke, and the reverse.
+	Open map[string]*OpenViolation `json:"open,omitempty"`
+	// Published is the signature of the compliance status last published
+	// (status, version, open violation ids): a status is published only
+	// when it changes.
+	Published string `json:"published,omitempty"`
+	// Lifecycle is the product's newest lifecycle event: the event a
+	// re-judgement judges again, and the partition that makes an instance
+	// its owner.
+	Lifecycle *LifecycleRef `json:"lifecycle,omitempty"`
+	// Upstream is the state of the product's inputs its lifecycle policies
+	// last judged (upstreamSig): when the global view says otherwise, the
+	// product is judged again.
+	Upstream string `json:"upstream,omitempty"`
+
+	view   *policy.Product     // Product as policies see it ...
+	viewOf *events.DataProduct // ... when Product was this
+}
+
+// productView returns the descriptor as policies see it, built once per
+// descriptor.
+func (ps *ProductState) productView() *policy.Product {
+	if ps.Product == nil {
+		return nil
 	}
-	str(`{"violation_id":`, v.ViolationID)
-	str(`,"product_id":`, v.ProductID)
-	str(`,"domain":`, v.Domain)
-	str(`,"policy_id":`, v.PolicyID)
-	str(`,"policy_version":`, v.PolicyVersion)
-	str(`,"scope":`, string(v.Scope))
-	str(`,"severity":`, string(v.Severity))
-	str(`,"status":`, string(v.Status))
-	str(`,"message":`, v.Message)
-	b = append(b, `,"evidence":`...)
-	if v.Evidence == nil {
-		b = append(b, "null"...)
+	if ps.viewOf != ps.Product {
+		ps.view, ps.viewOf = policy.ProductView(ps.Product), ps.Product
+	}
+	return ps.view
+}
+
+// appendComplianceSig appends what identifies a compliance status,
+// evaluation time aside.
+func (ps *ProductState) appendComplianceSig(b []byte) []byte {
+	if ps.Product != nil {
+		b = append(b, ps.Product.Version...)
 	} else {
-		b = append(b, '{')
-		var buf [8]string
-		for i, k := range sortedKeys(buf[:0], v.Evidence) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, v.Evidence[k])
-		}
-		b = append(b, '}')
+		b = append(b, '?') // UNKNOWN
 	}
-	str(`,"source_event_id":`, v.SourceEventID)
-	str(`,"source_topic":`, v.SourceTopic)
-	b = append(b, `,"source_partition":`...)
-	b = strconv.AppendInt(b, int64(v.SourcePartition), 10)
-	b = append(b, `,"source_offset":`...)
-	b = strconv.AppendInt(b, v.SourceOffset, 10)
-	b = append(b, `,"detected_at":`...)
-	b, err := appendJSONTime(b, v.DetectedAt)
-	return append(b, '}'), err
+	if len(ps.Open) == 0 {
+		return b
+	}
+	var buf [8]string
+	ids := buf[:0]
+	for _, ov := range ps.Open {
+		ids = append(ids, ov.Violation.ViolationID)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		b = append(append(b, '|'), id...)
+	}
+	return b
 }
 
-// appendJSONTime appends t as encoding/json writes it.
-func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	b = append(b, '"')
-	b, err := t.AppendText(b)
-	return append(b, '"'), err
+// sortedKeys returns the keys of m in order, in buf if they fit: the maps
+// sorted on the hot path hold a few entries, and buf can live on the
+// caller's stack.
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
-// appendJSONString appends s as encoding/json writes it.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // escapes: as encoding/json does
-			return append(b, enc...)
+// sameVolatile reports whether a and b agree on everything but the
+// descriptor.
+func sameVolatile(a, b *ProductState) bool {
+	if a.Status != b.Status || a.Published != b.Published || len(a.Open) != len(b.Open) || a.Upstream != b.Upstream {
+		return false
+	}
+	if (a.Lifecycle == nil) != (b.Lifecycle == nil) || (a.Lifecycle != nil && *a.Lifecycle != *b.Lifecycle) {
+		return false
+	}
+	if (a.Watermark == nil) != (b.Watermark == nil) || (a.Watermark != nil && *a.Watermark != *b.Watermark) {
+		return false
+	}
+	for slot, ov := range a.Open {
+		if o, ok := b.Open[slot]; !ok || o.Violation.ViolationID != ov.Violation.ViolationID || o.Errored != ov.Errored {
+			return false
 		}
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return true
 }
 
-// ReadState reads a governor state topic to its last stable offset and
-// returns the newest state of each product; codec decodes the descriptors.
-func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events.Codec) (map[string]*ProductState, error) {
-	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
-	defer cancel()
-	states := map[string]*ProductState{}
-	descs := map[string][]byte{}
-	err := kafka.ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
-		key := string(r.Key)
-		switch {
-		case strings.HasPrefix(key, descriptorKey):
-			id := key[len(descriptorKey):]
-			if r.Value == nil {
-				delete(descs, id)
-			} else {
-				descs[id] = r.Value
-			}
-		case strings.HasPrefix(key, volatileKey):
-			id := key[len(volatileKey):]
-			var ps ProductState
-			if r.Value == nil || json.Unmarshal(r.Value, &ps) != nil {
-				delete(states, id)
-				return
-			}
-			ps.ID = id
-			states[id] = &ps
-		}
-	})
-	if err != nil {
-		return nil, err
+func (ps *ProductState) clone() *ProductState {
+	c := *ps
+	c.Open = maps.Clone(ps.Open)
+	if c.Open == nil {
+		c.Open = map[string]*OpenViolation{}
 	}
-	for id, raw := range descs {
-		ev, err := codec.DecodeKind(ctx, events.KindLifecycle, raw)
-		if err != nil {
-			return nil, fmt.Errorf("descriptor of %s: %w", id, err)
-		}
-		ps, ok := states[id]
-		if !ok {
-			ps = &ProductState{ID: id}
-			states[id] = ps
-		}
-		p := ev.(*events.ProductLifecycleEvent).Product
-		ps.Product = &p
+	return &c
+}
+
+// Domain returns the product's domain: from its descriptor, else from its
+// id, else "unknown" (a violation must name one).
+func (ps *ProductState) Domain() string {
+	if ps.Product != nil && ps.Product.Domain != "" {
+		return ps.Product.Domain
 	}
-	return states, nil
+	if d := policy.DomainOf(ps.ID); d != "" {
+		return d
+	}
+	return "unknown"
+}
+
+// Compliance returns the product's compliance status as of now.
+func (ps *ProductState) Compliance(now time.Time) *events.ComplianceStatus {
+	c := &events.ComplianceStatus{
+		ProductID:      ps.ID,
+		Domain:         ps.Domain(),
+		Status:         events.Compliant,
+		OpenViolations: []events.OpenViolation{},
+		EvaluatedAt:    now,
+	}
+	if ps.Product != nil {
+		c.ProductVersion = ps.Product.Version
+	} else {
+		c.Status = events.Unknown
+	}
+	var buf [8]string
+	for _, slot := range sortedKeys(buf[:0], ps.Open) {
+		v := ps.Open[slot].Violation
+		c.OpenViolations = append(c.OpenViolations, events.OpenViolation{ViolationID: v.ViolationID, PolicyID: v.PolicyID, Severity: v.Severity, Message: v.Message})
+	}
+	if len(c.OpenViolations) > 0 {
+		c.Status = events.NonCompliant
+	}
+	return c
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/policy"
 )
@@ -65,21 +63,3 @@ func policyFilesSig(d policy.Dirs) string {
 }
 
 func prometheusNop() prometheus.Registerer { return prometheus.NewRegistry() }
-
-// kgoLogger forwards franz-go's warnings and errors to zap (its info lines,
-// one per transaction, would drown the log).
-type kgoLogger struct{ l *zap.Logger }
-
-func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-
-func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	s := k.l.Sugar().With("component", "kafka")
-	switch level {
-	case kgo.LogLevelError:
-		s.Errorw(msg, keyvals...)
-	case kgo.LogLevelWarn:
-		s.Warnw(msg, keyvals...)
-	default:
-		s.Debugw(msg, keyvals...)
-	}
-}

@@ -1,0 +1,291 @@
+package governor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/meshbone/meshbone/internal/policy"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// globalView is every product of the mesh as the lifecycle topic says, not
+// only those of the partitions this instance judges: what judging a product
+// needs to know of its inputs. Every instance builds the same view by
+// reading the whole lifecycle topic read_committed, like a global table, so
+// what a policy reads of another product never depends on which instance
+// judges, nor on which partition arrived first: when the view learns that a
+// product changed, the products that read it are marked pending, and the
+// instance that owns each one judges it again (Engine.Rejudge).
+//
+// It is safe for concurrent use: a reader goroutine applies the topic while
+// the judging loop reads.
+type globalView struct {
+	mu       sync.Mutex
+	products map[string]viewEntry
+	readers  map[string]map[string]struct{} // product id -> the products that list it in inputs
+	pending  map[string]struct{}            // products whose inputs changed since the loop last looked
+	notify   chan struct{}                  // signalled when pending gains a product
+	applied  int64                          // lifecycle records applied
+	skipped  int64                          // lifecycle records that did not decode
+}
+
+// viewEntry is one product in the view.
+type viewEntry struct {
+	status    string               // ACTIVE, DEPRECATED or RETIRED
+	change    events.LifecycleType // its newest lifecycle event's type
+	inputs    []string
+	partition int32 // of the lifecycle topic, where its newest event is
+}
+
+func newGlobalView() *globalView {
+	return &globalView{
+		products: map[string]viewEntry{},
+		readers:  map[string]map[string]struct{}{},
+		pending:  map[string]struct{}{},
+		notify:   make(chan struct{}, 1),
+	}
+}
+
+// lifecycleStatus is the status a lifecycle event leaves its product in,
+// given the status before ("" for none).
+func lifecycleStatus(t events.LifecycleType, before string) string {
+	switch t {
+	case events.LifecycleDeprecated:
+		return policy.StatusDeprecated
+	case events.LifecycleRetired:
+		return policy.StatusRetired
+	case events.LifecycleUpdated:
+		if before != "" {
+			return before
+		}
+	}
+	return policy.StatusActive
+}
+
+// apply records a lifecycle event read from partition and marks pending the
+// product and every product that reads it.
+func (v *globalView) apply(ev *events.ProductLifecycleEvent, partition int32) {
+	id := ev.Product.ID
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := v.products[id]
+	e := viewEntry{status: lifecycleStatus(ev.Type, old.status), change: ev.Type, inputs: ev.Product.Inputs, partition: partition}
+	v.products[id] = e
+	v.applied++
+	for _, in := range old.inputs {
+		delete(v.readers[in], id)
+	}
+	for _, in := range e.inputs {
+		rs := v.readers[in]
+		if rs == nil {
+			rs = map[string]struct{}{}
+			v.readers[in] = rs
+		}
+		rs[id] = struct{}{}
+	}
+	// The product itself: the view may now know it under inputs its owner
+	// judged before the view knew them.
+	v.pending[id] = struct{}{}
+	for r := range v.readers[id] {
+		v.pending[r] = struct{}{}
+	}
+	select {
+	case v.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Upstream returns inputs as the view knows them (Inputs).
+func (v *globalView) Upstream(inputs []string) []policy.Upstream {
+	out := make([]policy.Upstream, 0, len(inputs))
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, in := range inputs {
+		u := policy.Upstream{ID: in, Status: policy.StatusUnknown}
+		if e, ok := v.products[in]; ok {
+			u.Known, u.Status = true, e.status
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// Change returns the type of id's newest lifecycle event, "" if unknown
+// (Inputs).
+func (v *globalView) Change(id string) events.LifecycleType {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.products[id].change
+}
+
+// take returns the pending products and forgets them.
+func (v *globalView) take() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.pending) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(v.pending))
+	for id := range v.pending {
+		out = append(out, id)
+	}
+	clear(v.pending)
+	return out
+}
+
+// requeue marks ids pending again (their re-judgement was not committed).
+func (v *globalView) requeue(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, id := range ids {
+		v.pending[id] = struct{}{}
+	}
+	select {
+	case v.notify <- struct{}{}:
+	default:
+	}
+}
+
+// markAll marks every product that has inputs pending: after a rebalance,
+// the new owner looks at each of its products once.
+func (v *globalView) markAll() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for id, e := range v.products {
+		if len(e.inputs) > 0 {
+			v.pending[id] = struct{}{}
+		}
+	}
+	select {
+	case v.notify <- struct{}{}:
+	default:
+	}
+}
+
+// counts returns how many lifecycle records were applied and skipped.
+func (v *globalView) counts() (applied, skipped int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.applied, v.skipped
+}
+
+// upstreamSig is what identifies the state of a product's inputs: "" for a
+// product without inputs.
+func upstreamSig(up []policy.Upstream) string {
+	if len(up) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, u := range up {
+		b.WriteString(u.ID)
+		b.WriteByte('=')
+		b.WriteString(u.Status)
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// follow reads the whole lifecycle topic read_committed into the view until
+// ctx is done. caughtUp is closed once every partition is read to its last
+// stable offset as of the start.
+func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Client, topic string, codec *events.Codec, log *zap.Logger, klog kgo.Logger, caughtUp chan<- struct{}) error {
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	var ends kadm.ListedOffsets
+	if err == nil {
+		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
+		if err == nil {
+			err = ends.Error()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("list the offsets of %s: %w", topic, err)
+	}
+	left := map[int32]int64{} // partition -> the offset to reach
+	ends.Each(func(o kadm.ListedOffset) {
+		if st, _ := starts.Lookup(topic, o.Partition); o.Offset > st.Offset {
+			left[o.Partition] = o.Offset
+		}
+	})
+	if len(left) == 0 {
+		close(caughtUp)
+		caughtUp = nil
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers tell where a partition ends when its last
+		// record is one.
+		kgo.KeepControlRecords(),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+		kgo.WithLogger(klog),
+	}, kopts...)...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			log.Warn("global view: fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
+		})
+		fetches.EachRecord(func(r *kgo.Record) {
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			ev, err := codec.Decode(ctx, r)
+			for retry := 0; err != nil && retry < 100 && ctx.Err() == nil; retry++ {
+				// The registry cannot serve the schema now: wait for it,
+				// a view with a hole would judge wrongly.
+				var de *events.DecodeError
+				if !errors.As(err, &de) || de.Permanent() {
+					break
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+				ev, err = codec.Decode(ctx, r)
+			}
+			lc, ok := ev.(*events.ProductLifecycleEvent)
+			if err == nil && !ok {
+				err = fmt.Errorf("a %s event on the lifecycle topic", ev.Kind())
+			}
+			if err != nil {
+				// The judging loop dead-letters it; here it is only
+				// counted (a record the registry cannot serve now is
+				// retried by the loop, not by the view).
+				v.mu.Lock()
+				v.skipped++
+				v.mu.Unlock()
+				log.Warn("global view: lifecycle record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
+				return
+			}
+			v.apply(lc, r.Partition)
+		})
+		if caughtUp != nil && len(left) == 0 {
+			close(caughtUp)
+			caughtUp = nil
+		}
+	}
+}
