@@ -1,15 +1,18 @@
 package main
 
 import (
-	"context"
-
-	"github.com/meshbone/meshbone/internal/apiclient"
+	"github.com/meshbone/meshbone/internal/indexer"
+	"github.com/meshbone/meshbone/internal/registrar"
 )
 
-// call sends a request to a meshbone API (the registrar's or the indexer's)
-// with the --token, and decodes a 2xx JSON answer into out (if not nil). Any
-// other answer is an *apiclient.Error as the API gave it.
-func (g *globals) call(ctx context.Context, method, url string, body []byte, contentType string, out any) error {
-	c := apiclient.Client{Token: g.Token}
-	return c.Do(ctx, method, url, body, contentType, out)
+// registrar returns a client of the --registrar API with the --token. Its
+// failures are the API's *registrar.APIError as the API gave it.
+func (g *globals) registrar() *registrar.Client {
+	return &registrar.Client{URL: g.Registrar, Token: g.Token}
+}
+
+// indexer returns a client of the --indexer API with the --token. Its
+// failures are the API's *indexer.APIError as the API gave it.
+func (g *globals) indexer() *indexer.Client {
+	return &indexer.Client{URL: g.Indexer, Token: g.Token}
 }

@@ -6,10 +6,8 @@ package main
 // decoded through the schema registry).
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -19,14 +17,6 @@ import (
 	"github.com/meshbone/meshbone/internal/store"
 	"github.com/meshbone/meshbone/pkg/events"
 )
-
-func (g *globals) indexerURL(path string, q url.Values) string {
-	u := strings.TrimRight(g.Indexer, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
-}
 
 func searchCmd(g *globals) *cobra.Command {
 	var (
@@ -44,18 +34,14 @@ Without a query it lists every product (filtered) by name.`,
   meshctl search --state deprecated -o json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := f.values()
+			p := f.params()
 			if len(args) == 1 {
-				q.Set("q", args[0])
+				p.Query = args[0]
 			}
-			if page > 0 {
-				q.Set("page", strconv.Itoa(page))
-			}
-			if size > 0 {
-				q.Set("size", strconv.Itoa(size))
-			}
-			var res store.SearchResult
-			if err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/search", q), nil, "", &res); err != nil {
+			// Zero or less leaves the page and its size to the indexer.
+			p.Page, p.Size = max(page, 0), max(size, 0)
+			res, err := g.indexer().Search(cmd.Context(), p)
+			if err != nil {
 				return err
 			}
 			if g.Output == "json" {
@@ -108,14 +94,8 @@ func (f *filterFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.state, "state", nil, "only these lifecycle states: active, deprecated, retired")
 }
 
-func (f *filterFlags) values() url.Values {
-	q := url.Values{}
-	for name, vals := range map[string][]string{"domain": f.domain, "tag": f.tag, "sensitivity": f.sensitivity, "compliance": f.compliance, "state": f.state} {
-		for _, v := range vals {
-			q.Add(name, v)
-		}
-	}
-	return q
+func (f *filterFlags) params() store.SearchParams {
+	return store.SearchParams{Domain: f.domain, Tag: f.tag, Sensitivity: f.sensitivity, Compliance: f.compliance, State: f.state}
 }
 
 func lower(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }
@@ -135,14 +115,6 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func (g *globals) product(ctx context.Context, id string) (*store.Product, error) {
-	var p store.Product
-	if err := g.call(ctx, "GET", g.indexerURL("/api/v1/products/"+url.PathEscape(id), nil), nil, "", &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
 func showCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ID",
@@ -150,7 +122,7 @@ func showCmd(g *globals) *cobra.Command {
 		Example: "  meshctl show sales.customer-orders",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := g.product(cmd.Context(), args[0])
+			p, err := g.indexer().Product(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -269,9 +241,8 @@ func lineageCmd(g *globals) *cobra.Command {
 		Example: "  meshctl lineage finance.revenue --direction up --depth 5",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := url.Values{"direction": {direction}, "depth": {strconv.Itoa(depth)}}
-			var gr store.Graph
-			if err := g.call(cmd.Context(), "GET", g.indexerURL("/api/v1/lineage/"+url.PathEscape(args[0]), q), nil, "", &gr); err != nil {
+			gr, err := g.indexer().Lineage(cmd.Context(), args[0], direction, depth)
+			if err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(gr.Nodes))
@@ -323,7 +294,7 @@ interrupted, or until --max records were printed.`,
 			if maxN < 0 {
 				return fmt.Errorf("--max %d: must be 0 (no limit) or more", maxN)
 			}
-			p, err := g.product(cmd.Context(), args[0])
+			p, err := g.indexer().Product(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

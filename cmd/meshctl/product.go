@@ -1,10 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -23,17 +20,6 @@ func productCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(productApplyCmd(g), productGetCmd(g), productListCmd(g), productDeprecateCmd(g), productRetireCmd(g))
 	return cmd
-}
-
-func (g *globals) productURL(id string, verb ...string) string {
-	u := strings.TrimRight(g.Registrar, "/") + registrar.RouteProducts
-	if id != "" {
-		u += "/" + url.PathEscape(id)
-	}
-	for _, v := range verb {
-		u += "/" + v
-	}
-	return u
 }
 
 func productApplyCmd(g *globals) *cobra.Command {
@@ -56,12 +42,8 @@ func productApplyCmd(g *globals) *cobra.Command {
 			if err := d.Validate(); err != nil {
 				return err
 			}
-			body, err := json.Marshal(d)
+			res, err := g.registrar().Apply(cmd.Context(), d)
 			if err != nil {
-				return err
-			}
-			var res registrar.ApplyResult
-			if err := g.call(cmd.Context(), http.MethodPost, g.productURL(""), body, "application/json", &res); err != nil {
 				return err
 			}
 			outcome := string(res.Type)
@@ -88,8 +70,8 @@ func productGetCmd(g *globals) *cobra.Command {
 		Short: "show the registrar's view of a product",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p registrar.Product
-			if err := g.call(cmd.Context(), http.MethodGet, g.productURL(args[0]), nil, "", &p); err != nil {
+			p, err := g.registrar().Get(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			return g.print(p, nil, productRows(p))
@@ -142,10 +124,11 @@ func productListCmd(g *globals) *cobra.Command {
 		Short: "list the products the registrar knows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var l registrar.ProductList
-			if err := g.call(cmd.Context(), http.MethodGet, g.productURL(""), nil, "", &l); err != nil {
+			products, err := g.registrar().List(cmd.Context())
+			if err != nil {
 				return err
 			}
+			l := registrar.ProductList{Products: products}
 			rows := make([][]string, 0, len(l.Products))
 			for _, p := range l.Products {
 				rows = append(rows, []string{p.Product.ID, p.Product.Version, string(p.Status), p.Product.OwnerTeam})
@@ -162,7 +145,11 @@ func productDeprecateCmd(g *globals) *cobra.Command {
 		Short: "deprecate a product, naming why and what replaces it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.action(cmd, args[0], "deprecate", req)
+			res, err := g.registrar().Deprecate(cmd.Context(), args[0], req)
+			if err != nil {
+				return err
+			}
+			return g.printAction(res)
 		},
 	}
 	cmd.Flags().StringVar(&req.Reason, "reason", "", "why the product is deprecated (required)")
@@ -180,7 +167,11 @@ func productRetireCmd(g *globals) *cobra.Command {
 			"products list it in their inputs, unless --force is given with a governance token.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.action(cmd, args[0], "retire", req)
+			res, err := g.registrar().Retire(cmd.Context(), args[0], req)
+			if err != nil {
+				return err
+			}
+			return g.printAction(res)
 		},
 	}
 	cmd.Flags().StringVar(&req.Reason, "reason", "", "why (default: the deprecation's reason)")
@@ -188,16 +179,8 @@ func productRetireCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// action posts a deprecation or retirement and prints the answer.
-func (g *globals) action(cmd *cobra.Command, id, verb string, req any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	var res registrar.ActionResult
-	if err := g.call(cmd.Context(), http.MethodPost, g.productURL(id, verb), body, "application/json", &res); err != nil {
-		return err
-	}
+// printAction prints the answer to a deprecation or retirement.
+func (g *globals) printAction(res registrar.ActionResult) error {
 	rows := [][]string{{"product", res.ID}, {"version", res.Version}, {"result", string(res.Type)}, {"event", res.EventID}}
 	if len(res.OrphanedReaders) > 0 {
 		rows = append(rows, []string{"orphaned readers", strings.Join(res.OrphanedReaders, ", ")})
