@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -20,16 +18,6 @@ func startRegistrar(t *testing.T, domains ...string) (string, map[string]string)
 	env := testkit.New(t)
 	t.Logf("meshctl product on %s", env.Backend)
 	return registrartest.Start(t, env, domains...)
-}
-
-// meshctl runs the command line in-process and returns its output.
-func meshctl(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	root := newRoot(&out, &errOut)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	return out.String() + errOut.String(), err
 }
 
 func TestProductCommands(t *testing.T) {
