@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/devstack"
+	"github.com/meshbone/meshbone/internal/testkit"
 )
 
 // startDev runs `meshctl dev` (in-process, on free ports) on dir until the
@@ -113,14 +114,13 @@ func TestReadmeTour(t *testing.T) {
 
 	// 3. The violation arrives (--follow, stopped once it is there).
 	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
 	var follow syncBuffer
 	root := newRoot(&follow, &follow)
 	root.SetArgs([]string{"violations", "--domain", "sales", "--follow"})
 	followDone := make(chan error, 1)
 	go func() { followDone <- root.ExecuteContext(fctx) }()
-	for !strings.Contains(follow.String(), "sales.order-returns") && fctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, func() bool { return strings.Contains(follow.String(), "sales.order-returns") }, "violations --follow prints sales.order-returns")
 	cancel()
 	<-followDone
 	wantIn("violations --follow", follow.String(), "sales.order-returns", "quality-slo", "OPEN", "reason_not_null")

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -51,10 +52,17 @@ func (e *Env) ReadFor(topic string, n int, d time.Duration) []*kgo.Record {
 // fails the test with msg.
 func (e *Env) Eventually(cond func() bool, msg string) {
 	e.t.Helper()
+	Eventually(e.t, cond, msg)
+}
+
+// Eventually polls cond every 20ms until it holds or DefaultWait passes, then
+// fails t with msg: Env.Eventually for a test without an Env.
+func Eventually(t testing.TB, cond func() bool, msg string) {
+	t.Helper()
 	deadline := time.Now().Add(DefaultWait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("testkit: timed out after %s: %s", DefaultWait, msg)
+			t.Fatalf("testkit: timed out after %s: %s", DefaultWait, msg)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
