@@ -90,6 +90,11 @@ func (s *Service) deprecate(ctx context.Context, p principal, id string, req Dep
 		return res, err
 	}
 	defer s.lock(id)()
+	t, release, err := s.writing()
+	if err != nil {
+		return res, err
+	}
+	defer release()
 	if !s.caughtUp.Load() {
 		return res, newError(ErrUnavailable, "", "the registrar is still reading the lifecycle topic; retry shortly")
 	}
@@ -116,7 +121,7 @@ func (s *Service) deprecate(ctx context.Context, p principal, id string, req Dep
 	if req.Successor != "" {
 		ev.Successor = &req.Successor
 	}
-	if err := s.publish(ctx, ev); err != nil {
+	if err := s.publish(ctx, t, ev, false); err != nil {
 		return res, err
 	}
 	s.log.Info("product deprecated", zap.String("id", id), zap.String("actor", p.Name), zap.String("successor", req.Successor))
@@ -134,6 +139,11 @@ func (s *Service) retire(ctx context.Context, p principal, id string, req Retire
 	defer s.lock(id)()
 	s.lineageMu.Lock() // no registration may add id to its inputs meanwhile
 	defer s.lineageMu.Unlock()
+	t, release, err := s.writing()
+	if err != nil {
+		return res, err
+	}
+	defer release()
 	if !s.caughtUp.Load() {
 		return res, newError(ErrUnavailable, "", "the registrar is still reading the lifecycle topic; retry shortly")
 	}
@@ -161,7 +171,7 @@ func (s *Service) retire(ctx context.Context, p principal, id string, req Retire
 	} else if cur.Deprecation != nil && cur.Deprecation.Reason != "" {
 		ev.Reason = &cur.Deprecation.Reason
 	}
-	if err := s.publish(ctx, ev); err != nil {
+	if err := s.publish(ctx, t, ev, false); err != nil {
 		return res, err
 	}
 	s.log.Info("product retired", zap.String("id", id), zap.String("actor", p.Name), zap.Bool("force", req.Force), zap.Strings("readers", readers))

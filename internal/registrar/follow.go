@@ -3,44 +3,26 @@ package registrar
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// follow reads the lifecycle topic from the start (read_committed, no
-// consumer group: every instance reads it all), marks the view caught up
-// once it has read up to the committed end offsets listed when it began,
-// and goes on applying new records until ctx is done. Until then writes are
-// answered 503: a write judged against a partial view could register a
-// product twice.
+// follow reads the lifecycle topic and the lease topic from the start
+// (read_committed, no consumer group: every instance reads them all), marks
+// the view caught up once it has read up to the last stable offsets listed
+// when it began, and goes on applying new records until ctx is done. Until
+// then writes are answered 503: a write judged against a partial view could
+// register a product twice. It records how far it has read (s.pos), so that
+// a new writer can wait until its view holds everything committed.
 func (s *Service) follow(ctx context.Context) error {
-	ends, err := s.adm.ListCommittedOffsets(ctx, s.topics.Lifecycle)
-	if err != nil {
-		return fmt.Errorf("registrar: list end offsets of %s: %w", s.topics.Lifecycle, err)
-	}
-	starts, err := s.adm.ListStartOffsets(ctx, s.topics.Lifecycle)
-	if err != nil {
-		return fmt.Errorf("registrar: list start offsets of %s: %w", s.topics.Lifecycle, err)
-	}
-	// partition -> end offset still to reach; a partition whose records all
-	// expired has nothing to read.
-	pending := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if start, ok := starts.Lookup(o.Topic, o.Partition); o.Err == nil && ok && o.Offset > start.Offset {
-			pending[o.Partition] = o.Offset
-		}
-	})
-	kopts, err := s.opts.Kafka.KgoOpts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(append(kopts,
-		kgo.ConsumeTopics(s.topics.Lifecycle),
+	cl, err := kgo.NewClient(append(slices.Clone(s.kopts),
+		kgo.ConsumeTopics(s.topics.Lifecycle, s.leaseTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Transaction markers come through too, so that the offsets read
@@ -52,15 +34,19 @@ func (s *Service) follow(ctx context.Context) error {
 	}
 	defer cl.Close()
 
-	start, applied := time.Now(), 0
-	caughtUp := func(reason string) {
+	start := time.Now()
+	var applied atomic.Int64
+	waited := make(chan struct{})
+	defer func() { <-waited }()
+	go func() {
+		defer close(waited)
+		if err := s.waitEnd(ctx, s.topics.Lifecycle, s.leaseTopic); err != nil {
+			return // ctx is done
+		}
 		s.caughtUp.Store(true)
 		s.log.Info("view rebuilt from the lifecycle topic", zap.Int("products", s.view.size()),
-			zap.Int("records", applied), zap.Duration("took", time.Since(start)), zap.String("how", reason))
-	}
-	if len(pending) == 0 {
-		caughtUp("nothing to read")
-	}
+			zap.Int64("records", applied.Load()), zap.Duration("took", time.Since(start)))
+	}()
 	for ctx.Err() == nil {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -70,17 +56,16 @@ func (s *Service) follow(ctx context.Context) error {
 			s.log.Warn("lifecycle fetch failed", zap.String("topic", topic), zap.Int32("partition", p), zap.Error(err))
 		})
 		fetches.EachRecord(func(r *kgo.Record) {
-			if !r.Attrs.IsControl() {
+			switch {
+			case r.Attrs.IsControl():
+			case r.Topic == s.leaseTopic:
+				s.applyLease(r)
+			default:
 				s.applyRecord(ctx, r)
-				applied++
+				applied.Add(1)
 			}
-			if end, ok := pending[r.Partition]; ok && r.Offset+1 >= end {
-				delete(pending, r.Partition)
-			}
+			s.pos.advance(r.Topic, r.Partition, r.Offset+1)
 		})
-		if len(pending) == 0 && !s.caughtUp.Load() {
-			caughtUp("end offsets reached")
-		}
 	}
 	return nil
 }

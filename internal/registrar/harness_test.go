@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -205,16 +204,17 @@ func (a answer) want(t *testing.T, status int, code string) {
 // topic returns the full name of a product port topic.
 func (w *world) topic(name string) string { return w.env.Prefix + name }
 
-// records returns how many records a topic holds (the sum of its end
-// offsets); exact once the producer was acknowledged.
+// records returns how many records a topic holds, read_committed up to its
+// last stable offset (transaction markers take offsets too, so end offsets
+// do not count records); exact once the producer was acknowledged.
 func (w *world) records(topic string) int64 {
 	w.t.Helper()
-	offs, err := w.env.Admin().ListEndOffsets(context.Background(), topic)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.DefaultWait)
+	defer cancel()
+	var n int64
+	if err := kafka.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, topic, func(*kgo.Record) { n++ }); err != nil {
 		w.t.Fatal(err)
 	}
-	var n int64
-	offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
 }
 

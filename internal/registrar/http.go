@@ -54,6 +54,9 @@ type writeHandler func(w http.ResponseWriter, r *http.Request, a *auditInfo) (in
 // its audit event and its metrics.
 func (s *Service) write(action string, h writeHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.forwardWrite(w, r) { // not the writer: the writer answers
+			return
+		}
 		a := &auditInfo{action: action, actor: AnonymousActor, target: UnknownTarget, details: map[string]string{
 			"method": r.Method, "path": r.URL.Path,
 		}}

@@ -18,6 +18,12 @@ type metrics struct {
 	lifecycleRecords *prometheus.CounterVec
 	// auditFailures counts audit events Kafka did not take.
 	auditFailures prometheus.Counter
+	// writer is 1 while this instance is the writer.
+	writer prometheus.Gauge
+	// forwarded counts writes sent on to the writer, by outcome: relayed
+	// (the writer's answer), no_answer, no_writer (none within the write
+	// timeout: answered 503 here).
+	forwarded *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, v *view) *metrics {
@@ -43,8 +49,16 @@ func newMetrics(reg *prometheus.Registry, v *view) *metrics {
 			Name: "meshbone_registrar_audit_failures_total",
 			Help: "Audit events that could not be encoded or were not acknowledged by Kafka.",
 		}),
+		writer: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "meshbone_registrar_writer",
+			Help: "1 while this instance is the mesh's single writer, else 0.",
+		}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbone_registrar_forwarded_total",
+			Help: "Writes forwarded to the writer, by outcome: relayed, no_answer, no_writer.",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.registrations, m.actions, m.duration, m.lifecycleRecords, m.auditFailures,
+	reg.MustRegister(m.registrations, m.actions, m.duration, m.lifecycleRecords, m.auditFailures, m.writer, m.forwarded,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "meshbone_registrar_products",
 			Help: "Products in the registrar's view, retired ones included.",

@@ -16,6 +16,7 @@ const (
 	DefaultMinInsyncReplicas = kafka.DefaultMinInsyncReplicas
 	DefaultMaxBodyBytes      = 1 << 20
 	DefaultWriteTimeout      = 30 * time.Second
+	DefaultLeaseTimeout      = 10 * time.Second
 )
 
 // Options configures a Service.
@@ -39,6 +40,14 @@ type Options struct {
 	MaxBodyBytes int64
 	// WriteTimeout bounds the Kafka and registry work of one write request.
 	WriteTimeout time.Duration
+	// AdvertiseURL is the base URL the other instances forward writes to
+	// while this one is the writer (see lease.go); default the listen
+	// address, with 127.0.0.1 for an unspecified host.
+	AdvertiseURL string
+	// LeaseTimeout is the session timeout of the writer election: how long
+	// a writer that died without leaving keeps the lease (the broker's
+	// group.min.session.timeout.ms, 6s by default, is the floor).
+	LeaseTimeout time.Duration
 }
 
 // DefaultOptions returns Options with every default set, for a single-broker
@@ -52,6 +61,7 @@ func DefaultOptions() Options {
 		MinInsyncReplicas: DefaultMinInsyncReplicas,
 		MaxBodyBytes:      DefaultMaxBodyBytes,
 		WriteTimeout:      DefaultWriteTimeout,
+		LeaseTimeout:      DefaultLeaseTimeout,
 	}
 }
 
@@ -75,6 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = d.WriteTimeout
+	}
+	if o.LeaseTimeout == 0 {
+		o.LeaseTimeout = d.LeaseTimeout
 	}
 	return o
 }
@@ -101,6 +114,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("max-body-bytes: %d is below 1", o.MaxBodyBytes)
 	case o.WriteTimeout <= 0:
 		return fmt.Errorf("write-timeout: %s is not positive", o.WriteTimeout)
+	case o.LeaseTimeout < time.Second:
+		return fmt.Errorf("lease-timeout: %s is below 1s", o.LeaseTimeout)
+	case o.AdvertiseURL != "" && !validBaseURL(o.AdvertiseURL):
+		return fmt.Errorf("advertise-url: %q is not an http(s) URL with a host", o.AdvertiseURL)
 	}
 	return nil
 }

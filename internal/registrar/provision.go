@@ -14,6 +14,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
@@ -80,6 +81,11 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 	defer s.lock(id)()
 	s.lineageMu.RLock()
 	defer s.lineageMu.RUnlock()
+	t, release, err := s.writing()
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	defer release()
 	if !s.caughtUp.Load() {
 		return ApplyResult{}, newError(ErrUnavailable, "", "the registrar is still reading the lifecycle topic; retry shortly")
 	}
@@ -118,8 +124,15 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 			typ = events.LifecycleVersionPublished
 		}
 	}
+	ev := &events.ProductLifecycleEvent{
+		EventID: newID(),
+		Type:    typ,
+		Actor:   p.Name,
+		Product: cand,
+	}
 	var u undo
-	if typ != events.LifecycleUpdated {
+	provisioned := typ != events.LifecycleUpdated
+	if provisioned {
 		var err error
 		if plans, err = s.plan(d, cand, cur, exists); err != nil {
 			return res, err
@@ -127,21 +140,27 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 		if err := s.checkSchemas(ctx, plans); err != nil {
 			return res, err
 		}
+		// The intent is committed before the first side effect: should
+		// this writer die before the lifecycle event, its successor rolls
+		// the registration back (reconcile.go).
+		in := newIntent(id, d.Spec.Version, ev.EventID, plans, cur, exists, d.Spec.RetentionDays)
+		if err := t.transact(ctx, s.intentRecord(in)); err != nil {
+			return res, s.lost(t, err, "record the intent to provision "+id)
+		}
 		if err := s.provision(ctx, d, cand, cur, exists, plans, &u); err != nil {
 			s.rollback(id, &u)
+			if derr := t.transact(ctx, s.doneRecord(id)); derr != nil {
+				s.log.Warn("the intent of a rolled-back registration stays open", zap.String("id", id), zap.Error(s.lost(t, derr, "close the intent")))
+			}
 			return res, err
 		}
 	}
 
-	ev := &events.ProductLifecycleEvent{
-		EventID:    newID(),
-		Type:       typ,
-		OccurredAt: now(),
-		Actor:      p.Name,
-		Product:    cand,
-	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.rollback(id, &u)
+	ev.OccurredAt = now()
+	// A failed publish is not rolled back here: whether the transaction
+	// committed is unknown, and the term ends; the writer's next takeover
+	// (this instance's or a successor's) settles the intent.
+	if err := s.publish(ctx, t, ev, provisioned); err != nil {
 		return res, err
 	}
 	res.Type, res.EventID, res.Ports = typ, ev.EventID, portResults(cand)
@@ -342,6 +361,7 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 			return unavailable(err, "kafka: create topic %s", pl.topic)
 		}
 	}
+	s.step(cand.ID, "topics")
 	for _, pl := range plans {
 		schema := sr.Schema{Schema: pl.schema, Type: sr.TypeAvro}
 		// RegisterSchema, not CreateSchema: CreateSchema looks up every
@@ -380,6 +400,7 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 			}
 		}
 	}
+	s.step(cand.ID, "schemas")
 	if exists && cur.Product.RetentionDays != int32(d.Spec.RetentionDays) {
 		var topics []string
 		for _, pl := range plans {
@@ -459,9 +480,10 @@ func (s *Service) rollback(id string, u *undo) {
 	log.Info("rolled back a failed registration", zap.Strings("topics", u.topics), zap.Int("schema_versions", len(u.versions)))
 }
 
-// publish sends a lifecycle event (idempotent producer, acks=all) and folds
-// it into the view at once, so the caller reads its own write.
-func (s *Service) publish(ctx context.Context, ev *events.ProductLifecycleEvent) error {
+// publish sends a lifecycle event in a transaction of the writer's term t
+// (with the done record of the product's intent when closeIntent) and, once
+// committed, folds it into the view, so the caller reads its own write.
+func (s *Service) publish(ctx context.Context, t *term, ev *events.ProductLifecycleEvent, closeIntent bool) error {
 	rec, err := s.codec.Encode(ctx, ev, events.DomainSource(ev.Product.Domain))
 	if err != nil {
 		if errors.Is(err, events.ErrInvalidEvent) {
@@ -469,11 +491,22 @@ func (s *Service) publish(ctx context.Context, ev *events.ProductLifecycleEvent)
 		}
 		return unavailable(err, "schema registry: encode the lifecycle event")
 	}
-	if err := s.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		return unavailable(err, "kafka: publish the %s event of %s", ev.Type, ev.Product.ID)
+	recs := []*kgo.Record{rec}
+	if closeIntent {
+		recs = append(recs, s.doneRecord(ev.Product.ID))
+	}
+	if err := t.transact(ctx, recs...); err != nil {
+		return s.lost(t, err, fmt.Sprintf("publish the %s event of %s", ev.Type, ev.Product.ID))
 	}
 	s.view.apply(ev, rec.Partition, rec.Offset)
 	return nil
+}
+
+// step calls the test hook after a provisioning step.
+func (s *Service) step(id, name string) {
+	if s.hooks.step != nil {
+		s.hooks.step(id, name)
+	}
 }
 
 func portResults(p events.DataProduct) []PortResult {

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -59,11 +63,42 @@ type Service struct {
 	bootstrapped atomic.Bool
 	caughtUp     atomic.Bool
 	ran          atomic.Bool
+
+	// The single writer (lease.go, forward.go, reconcile.go).
+	instance   string       // this instance's id, random per process
+	kopts      []kgo.Opt    // connection options of every Kafka client
+	leaseTopic string       // <prefix>mesh.registrar.lease.v1
+	leaseGroup string       // the election's consumer group
+	txnID      string       // the writer's transactional id, shared
+	advertise  string       // the URL this instance announces as the writer
+	lease      leaseState   // what the lease topic says
+	pos        positions    // how far the follower has read
+	leaseMu    sync.RWMutex // writes R-lock; a deposition W-locks
+	cur        *term        // the writer's term, nil when not the writer
+	writer     atomic.Bool  // cur != nil, for lock-free reads
+	holdMu     sync.Mutex
+	hold       *holding
+	forwarder  *http.Client
+	runCtx     context.Context
+	hooks      hooks
+}
+
+// hooks are seams for the tests (export_test.go); zero in production.
+type hooks struct {
+	// dial, when set, makes every Kafka and schema registry connection.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// step, when set, is called after each provisioning step of a
+	// product: "topics" (created), "schemas" (registered).
+	step func(id, step string)
 }
 
 // New checks opts, loads the token file, builds the Kafka and registry
 // clients and binds the HTTP listener. Nothing is sent to Kafka before Run.
 func New(opts Options, log *zap.Logger) (*Service, error) {
+	return newService(opts, log, hooks{})
+}
+
+func newService(opts Options, log *zap.Logger, h hooks) (*Service, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
@@ -79,11 +114,14 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
-	reg, err := registryClient(opts.Kafka)
+	if h.dial != nil {
+		kopts = append(kopts, kgo.Dialer(h.dial))
+	}
+	reg, err := registryClient(opts.Kafka, h.dial)
 	if err != nil {
 		return nil, fmt.Errorf("registrar: registry client: %w", err)
 	}
-	cl, err := kgo.NewClient(append(kopts,
+	cl, err := kgo.NewClient(append(slices.Clone(kopts),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0), // a request waits for its event: do not linger
 	)...)
@@ -101,11 +139,25 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 		codec:   events.NewCodec(reg, opts.Kafka.Topics()),
 		view:    newView(),
 		schemas: schemaCache{byID: map[int]string{}},
+
+		instance:   newID(),
+		kopts:      kopts,
+		leaseTopic: opts.Kafka.TopicPrefix + LeaseTopic,
+		leaseGroup: opts.Kafka.TopicPrefix + leaseGroupName,
+		txnID:      opts.Kafka.TopicPrefix + writerTxnName,
+		lease:      leaseState{open: map[string]*intent{}},
+		forwarder:  &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		runCtx:     context.Background(),
+		hooks:      h,
 	}
 	s.srv, err = ops.NewServer(opts.Listen, s.ready)
 	if err != nil {
 		cl.Close()
 		return nil, fmt.Errorf("registrar: %w", err)
+	}
+	s.advertise = opts.AdvertiseURL
+	if s.advertise == "" {
+		s.advertise = s.srv.URL()
 	}
 	s.metrics = newMetrics(s.srv.Registry, s.view)
 	s.routes()
@@ -115,13 +167,16 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 // registryClient is the configured registry client with more idle
 // connections kept than the default two, so that concurrent requests do not
 // dial a connection per registry call.
-func registryClient(c kafka.Config) (*sr.Client, error) {
+func registryClient(c kafka.Config, dial func(context.Context, string, string) (net.Conn, error)) (*sr.Client, error) {
 	base, err := c.Registry()
 	if err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = registryIdleConns
+	if dial != nil {
+		tr.DialContext = dial
+	}
 	return sr.NewClient(append(base.Opts(), sr.HTTPClient(&http.Client{Timeout: registryTimeout, Transport: tr}))...)
 }
 
@@ -139,6 +194,8 @@ func (s *Service) ready(ctx context.Context) error {
 		return errors.New("bootstrapping the mesh topics and schemas")
 	case !s.caughtUp.Load():
 		return errors.New("reading the lifecycle topic")
+	case !s.isWriter() && s.writerURL() == "":
+		return errors.New("waiting for a writer to be elected")
 	}
 	return ops.KafkaReady(s.cl, s.reg)(ctx)
 }
@@ -155,6 +212,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer s.cl.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.runCtx = ctx
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -207,7 +265,16 @@ func (s *Service) bootstrapAndFollow(ctx context.Context) error {
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	s.bootstrapped.Store(true)
-	return s.follow(ctx)
+	// The follower and the election run side by side: a new writer waits
+	// for the follower to catch up before it serves.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- s.follow(ctx) }()
+	go func() { errs <- s.elect(ctx) }()
+	err := <-errs
+	cancel()
+	return errors.Join(err, <-errs)
 }
 
 // bootstrap creates the mesh topics that are missing, registers the mesh
@@ -222,6 +289,9 @@ func (s *Service) bootstrap(ctx context.Context) error {
 	if len(created) > 0 {
 		s.log.Info("created mesh topics", zap.Strings("topics", created))
 	}
+	if err := s.ensureLeaseTopic(ctx); err != nil {
+		return err
+	}
 	if err := s.codec.Register(ctx); err != nil {
 		return fmt.Errorf("mesh schemas: %w", err)
 	}
@@ -230,6 +300,23 @@ func (s *Service) bootstrap(ctx context.Context) error {
 		subjects = append(subjects, events.Subject(t))
 	}
 	return s.ensureBackward(ctx, subjects...)
+}
+
+// ensureLeaseTopic creates the private lease topic if it is missing: one
+// partition (the lease), compacted (the latest record per key counts).
+func (s *Service) ensureLeaseTopic(ctx context.Context) error {
+	cfg := map[string]*string{
+		"cleanup.policy":      kadm.StringPtr("compact"),
+		"min.insync.replicas": kadm.StringPtr(strconv.Itoa(s.opts.MinInsyncReplicas)),
+	}
+	resp, err := s.adm.CreateTopic(ctx, 1, s.opts.ReplicationFactor, cfg, s.leaseTopic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("lease topic %s: %w", s.leaseTopic, err)
+	}
+	return nil
 }
 
 // backwardOrStricter are the compatibility levels a mesh or product subject

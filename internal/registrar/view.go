@@ -102,6 +102,15 @@ func (v *view) readers(id string) []string {
 	return out
 }
 
+// hasEvent reports whether the lifecycle event eventID of product id is in
+// the view.
+func (v *view) hasEvent(id, eventID string) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	p, ok := v.products[id]
+	return ok && slices.ContainsFunc(p.History, func(h HistoryEntry) bool { return h.EventID == eventID })
+}
+
 func (v *view) size() int {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
