@@ -269,7 +269,7 @@ func (b *Batch) prepareLifecycle(ev *events.ProductLifecycleEvent, ce events.Clo
 	p := ev.Product
 	ps.Product = &p
 	ps.Status = lifecycleStatus(ev.Type, ps.Status)
-	ps.Lifecycle = &LifecycleRef{EventID: ev.EventID, Source: src}
+	ps.Lifecycle = &LifecycleRef{EventID: ev.EventID, Type: ev.Type, Source: src}
 	upstream := b.upstream(p.Inputs)
 	ps.Upstream = upstreamSig(upstream)
 	in := policy.Input{
@@ -306,13 +306,14 @@ func (b *Batch) upstream(inputs []string) []policy.Upstream {
 	return up
 }
 
-// prepareRejudge judges id again with the lifecycle policies that read its
-// inputs, if the state of its inputs is no longer the one last judged. A
-// product this instance does not own, without a descriptor, or retired is
-// not judged again.
+// prepareRejudge judges id's newest lifecycle event again with the
+// lifecycle policies that read its inputs, if the state of its inputs is no
+// longer the one last judged. A product this instance does not own, or
+// without a descriptor, is not judged again. (A retired one is: its
+// policies see event.type RETIRED as they did the first time.)
 func (b *Batch) prepareRejudge(id string) (judgement, bool) {
 	cur := b.lookup(id)
-	if cur == nil || cur.Product == nil || cur.Lifecycle == nil || cur.Status == policy.StatusRetired || (b.e.owns != nil && !b.e.owns(cur)) {
+	if cur == nil || cur.Product == nil || cur.Lifecycle == nil || (b.e.owns != nil && !b.e.owns(cur)) {
 		return judgement{}, false
 	}
 	upstream := b.upstream(cur.Product.Inputs)
@@ -340,7 +341,7 @@ func (b *Batch) prepareRejudge(id string) (judgement, bool) {
 	b.Rejudged++
 	in := policy.Input{
 		Trigger: policy.TriggerUpstream, ProductID: id, Product: ps.Product, View: ps.productView(),
-		EventID: ps.Lifecycle.EventID, Upstream: upstream, UpstreamID: changedID, UpstreamChange: change, Now: b.now,
+		EventID: ps.Lifecycle.EventID, LifecycleType: string(ps.Lifecycle.Type), Upstream: upstream, UpstreamID: changedID, UpstreamChange: change, Now: b.now,
 	}
 	if ps.Watermark != nil {
 		in.Watermark = ps.Watermark.At

@@ -27,8 +27,9 @@ type Watermark struct {
 // LifecycleRef names a product's newest lifecycle event and where it was
 // read.
 type LifecycleRef struct {
-	EventID string `json:"event_id"`
-	Source  Source `json:"source"`
+	EventID string               `json:"event_id"`
+	Type    events.LifecycleType `json:"type"`
+	Source  Source               `json:"source"`
 }
 
 // OpenViolation is a violation raised and not yet resolved.

@@ -37,7 +37,7 @@ func TestEncodeVolatileIsJSON(t *testing.T) {
 				}},
 			},
 			Published: "1.0.0|v1|v2",
-			Lifecycle: &LifecycleRef{EventID: "l-1 \u2028", Source: Source{Topic: "lc", Partition: 1, Offset: 9}},
+			Lifecycle: &LifecycleRef{EventID: "l-1 \u2028", Type: events.LifecycleRetired, Source: Source{Topic: "lc", Partition: 1, Offset: 9}},
 			Upstream:  "sales.orders=ACTIVE;x=UNKNOWN;",
 		},
 	}

@@ -108,6 +108,8 @@ func encodeVolatile(ps *ProductState) ([]byte, error) {
 	if l := ps.Lifecycle; l != nil {
 		b = append(b, `,"lifecycle":{"event_id":`...)
 		b = appendJSONString(b, l.EventID)
+		b = append(b, `,"type":`...)
+		b = appendJSONString(b, string(l.Type))
 		b = appendSource(b, l.Source)
 		b = append(b, '}')
 	}

@@ -47,9 +47,10 @@
 //	                           the product id), product_known (a lifecycle
 //	                           event was seen for it), watermark (the newest
 //	                           data_watermark seen for the product);
-//	                           for a re-judgement (kind "upstream", type
-//	                           UPSTREAM: one of the product's inputs
-//	                           changed) upstream_id and upstream_change
+//	                           for a re-judgement (kind "upstream": one of
+//	                           the product's inputs changed, and its newest
+//	                           lifecycle event, whose type is event.type, is
+//	                           judged again) upstream_id and upstream_change
 //	                           (the input's lifecycle event type)
 //	quality   policy.Quality   the quality event (zero for other kinds), with
 //	                           checks [{name, dimension, column, observed,

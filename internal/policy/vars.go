@@ -28,9 +28,11 @@ type Input struct {
 	Watermark  time.Time         // newest data_watermark seen for the product
 	Upstream   []Upstream
 	// UpstreamID and UpstreamChange are, for TriggerUpstream, the input
-	// that changed and its lifecycle event type.
-	UpstreamID, UpstreamChange string
-	Now                        time.Time
+	// that changed and its lifecycle event type; LifecycleType is the type
+	// of the product's own newest lifecycle event, which a re-judgement
+	// judges again (event.type).
+	UpstreamID, UpstreamChange, LifecycleType string
+	Now                                       time.Time
 }
 
 // Vars is the CEL activation of one event, built once and shared by every
@@ -108,6 +110,9 @@ func NewVars(in Input) *Vars {
 		Watermark:      in.Watermark,
 		UpstreamID:     in.UpstreamID,
 		UpstreamChange: in.UpstreamChange,
+	}
+	if in.LifecycleType != "" {
+		ev.Type = in.LifecycleType
 	}
 	ev.SourceDomain, _ = events.SourceDomain(in.CloudEvent.Source)
 	var q Quality
