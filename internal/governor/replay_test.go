@@ -1,11 +1,9 @@
-package governor_test
+package governor
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/meshbone/meshbone/internal/governor"
-	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -19,17 +17,8 @@ const recordedOrders = `# a product without encryption, then fixed; a stale prod
 {"kind":"lifecycle","source":"/domains/marketing","event":{"event_id":"e2","type":"UPDATED","occurred_at":"2026-03-01T13:00:00Z","actor":"a","product":{"id":"sales.orders","name":"orders","domain":"sales","owner_team":"t","tags":[],"version":"1.0.1","sensitivity":"CONFIDENTIAL","retention_days":400,"sla":{"freshness":"15m"},"quality_slos":[{"dimension":"COMPLETENESS","operator":">=","threshold":0.9}],"output_ports":[],"inputs":[],"security":{"encryption_at_rest":true,"pii_fields":[],"pii_masked":true,"audit_logging":true},"labels":{"kind":"source"}}}}
 `
 
-func defaultPolicies(t *testing.T) *policy.Set {
-	t.Helper()
-	set, err := policy.Load(policy.RootDirs("../../policies"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
-}
-
 func TestReplay(t *testing.T) {
-	vs, err := governor.Replay(defaultPolicies(t), strings.NewReader(recordedOrders), "recorded.jsonl")
+	vs, err := Replay(defaultSet(t), strings.NewReader(recordedOrders), "recorded.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +45,8 @@ func TestReplay(t *testing.T) {
 		if vs[i].Line != w.line || v.PolicyID != w.policy || v.Status != w.status || v.Severity != w.severity || v.ProductID != "sales.orders" {
 			t.Errorf("record %d: line %d %s %s %s %s, want %+v", i, vs[i].Line, v.ProductID, v.PolicyID, v.Status, v.Severity, w)
 		}
-		if v.SourceEventID != w.source || v.SourceTopic != governor.RecordedTopic || v.SourceOffset != w.sourceLine {
-			t.Errorf("record %d: source %s in %s@%d, want %s in %s@%d", i, v.SourceEventID, v.SourceTopic, v.SourceOffset, w.source, governor.RecordedTopic, w.sourceLine)
+		if v.SourceEventID != w.source || v.SourceTopic != RecordedTopic || v.SourceOffset != w.sourceLine {
+			t.Errorf("record %d: source %s in %s@%d, want %s in %s@%d", i, v.SourceEventID, v.SourceTopic, v.SourceOffset, w.source, RecordedTopic, w.sourceLine)
 		}
 	}
 	if m := vs[0].Violation.Message; m != "sales.orders holds CONFIDENTIAL data but does not declare encryption at rest" {
@@ -69,7 +58,7 @@ func TestReplay(t *testing.T) {
 }
 
 func TestReplayErrors(t *testing.T) {
-	set := defaultPolicies(t)
+	set := defaultSet(t)
 	for _, tc := range []struct {
 		in, want string
 	}{
@@ -80,17 +69,17 @@ func TestReplayErrors(t *testing.T) {
 		{`{"kind":"quality","event":{"event_id":"q1","nope":true}}`, `f:1: event: json: unknown field "nope"`},
 		{`not json`, `f:1: invalid character 'o' in literal null (expecting 'u')`},
 	} {
-		_, err := governor.Replay(set, strings.NewReader(tc.in), "f")
+		_, err := Replay(set, strings.NewReader(tc.in), "f")
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: err %v, want %q", tc.in, err, tc.want)
 		}
 	}
 	// An event that decodes but is not valid is refused with why.
-	_, err := governor.Replay(set, strings.NewReader(`{"kind":"quality","event":{"event_id":"q1"}}`), "f")
+	_, err := Replay(set, strings.NewReader(`{"kind":"quality","event":{"event_id":"q1"}}`), "f")
 	if err == nil || !strings.HasPrefix(err.Error(), "f:1: ") || strings.HasPrefix(err.Error(), "f:1: event:") {
 		t.Errorf("invalid quality event: %v", err)
 	}
-	vs, err := governor.Replay(set, strings.NewReader("# nothing\n\n"), "f")
+	vs, err := Replay(set, strings.NewReader("# nothing\n\n"), "f")
 	if err != nil || vs == nil || len(vs) != 0 {
 		t.Errorf("only comments: %v %v, want an empty list", vs, err)
 	}
