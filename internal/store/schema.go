@@ -147,6 +147,9 @@ var ddl = []string{
 
 // rankConfig makes ORDER BY rank use bm25 with the name weighted highest,
 // then tags, domain, owner, description, port names and schema fields.
+// Search no longer orders by rank (searchindex ranks in memory, with the
+// same weights for name, tags, domain and owner); the setting stays so
+// that databases of this SchemaVersion keep one layout.
 const rankConfig = `INSERT INTO products_fts(products_fts, rank) VALUES('rank', 'bm25(10.0, 5.0, 4.0, 3.0, 2.0, 2.0, 1.0)')`
 
 // tables lists every table of the view with the columns and order that
