@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/store"
+	"github.com/meshbone/meshbone/pkg/product"
 )
 
 //go:embed web
@@ -57,6 +58,24 @@ var funcs = template.FuncMap{
 	"num":   num,
 	"deref": func(s *string) string { return derefStr(s) },
 	"add":   func(a, b int) int { return a + b },
+}
+
+// humanDuration writes an SLA duration as people write it: "24h", "15m",
+// "1h30m" where Go prints 24h0m0s, 15m0s, 1h30m0s. A text that is not a
+// duration is left as it is.
+func humanDuration(s string) string {
+	d, err := product.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return s
+	}
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }
 
 // timeOf takes a time.Time or *time.Time (nil is the zero time), so
@@ -318,7 +337,7 @@ func (w *web) product(rw http.ResponseWriter, r *http.Request) {
 		v.Charts = append(v.Charts, chartOf(cs))
 	}
 	if sla := p.Descriptor.SLA; sla != nil {
-		v.SLAFreshness = derefStr(sla.Freshness)
+		v.SLAFreshness = humanDuration(derefStr(sla.Freshness))
 		if sla.Availability != nil {
 			v.SLAAvail = strconv.FormatFloat(*sla.Availability, 'f', -1, 64) + "%"
 		}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // Environment of the browser test.
@@ -27,8 +29,46 @@ const (
 	EnvArtifacts = "MESH_ARTIFACTS"     // where screenshots go; default artifacts/ at the repository root
 )
 
-// startMesh runs an indexer on a fresh Env and folds the example mesh into
-// it.
+// Products the test adds to the example mesh, to look at how the product
+// page shows what people write in their descriptors.
+const (
+	// Returns has a daily freshness (the registrar turns "1d" into Go's
+	// "24h0m0s"), a documentation link longer than its card is wide, and
+	// no PII.
+	Returns = "support.returns"
+	// Loyalty has a freshness of "1h30m0s" and a PII field it does not
+	// mask.
+	Loyalty = "support.loyalty"
+)
+
+// longDocURL has no place to break a line but its slashes and dots.
+const longDocURL = "https://wiki.example.com/data-products/support/returns/" +
+	"ReturnsAndRefundsRunbookIncludingTheCarrierIntegrationsAndTheWarehouseReconciliationProcedures/" +
+	"AppendixWithEveryFieldExplainedAtLength.html"
+
+// polishProducts returns the registration of Returns and Loyalty.
+func polishProducts() []events.Event {
+	returns := storetest.Product("support", "returns", storetest.Desc("Returned orders and their refunds."))
+	doc := longDocURL
+	returns.DocumentationURL = &doc
+	day := "24h0m0s"
+	returns.SLA.Freshness = &day
+	returns.Security.PIIFields, returns.Security.PIIMasked = []string{}, false
+
+	loyalty := storetest.Product("support", "loyalty", storetest.Desc("Loyalty points per customer."))
+	hourAndHalf := "1h30m0s"
+	loyalty.SLA.Freshness = &hourAndHalf
+	loyalty.Security.PIIFields, loyalty.Security.PIIMasked = []string{"email"}, false
+
+	at := storetest.T0.Add(24 * time.Hour)
+	return []events.Event{
+		storetest.Lifecycle("lc-returns", events.LifecycleRegistered, returns, at),
+		storetest.Lifecycle("lc-loyalty", events.LifecycleRegistered, loyalty, at.Add(time.Minute)),
+	}
+}
+
+// startMesh runs an indexer on a fresh Env and folds the example mesh and
+// the polish products into it.
 func startMesh(t *testing.T) string {
 	t.Helper()
 	env := testkit.New(t)
@@ -38,10 +78,10 @@ func startMesh(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := indexer.New(indexer.Options{
-		Kafka: kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix},
-		DB:    filepath.Join(t.TempDir(), "view.db"), Listen: "127.0.0.1:0",
-	}, nil)
+	opts := indexer.DefaultOptions()
+	opts.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix}
+	opts.DB, opts.Listen = filepath.Join(t.TempDir(), "view.db"), "127.0.0.1:0"
+	ix, err := indexer.New(opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +97,7 @@ func startMesh(t *testing.T) string {
 		}
 	})
 	id := int32(ss.ID)
-	wait := env.ProduceEvents(storetest.Mesh(&id)...)
+	wait := env.ProduceEvents(append(storetest.Mesh(&id), polishProducts()...)...)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	if !ix.WaitFor(wctx, wait) {
@@ -106,7 +146,7 @@ func browser(t *testing.T, bin string) (context.Context, func() []string) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 1000),
+		chromedp.WindowSize(1400, 1000),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -170,8 +210,8 @@ func TestMarketplaceInBrowser(t *testing.T) {
 		t.Fatalf("load /: %v", err)
 	}
 	count, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("result-count")))
-	if err != nil || !strings.Contains(count, "of 9 products") {
-		t.Errorf("landing page count %q (%v), want all 9 products", count, err)
+	if err != nil || !strings.Contains(count, "of 11 products") {
+		t.Errorf("landing page count %q (%v), want all 11 products", count, err)
 	}
 
 	// Search from the top bar, as a user types it.
@@ -259,6 +299,121 @@ func TestMarketplaceInBrowser(t *testing.T) {
 	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("product-name")))
 	if err != nil || name != "campaigns" {
 		t.Errorf("after clicking the campaigns node the page shows %q (%v)", name, err)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the pages reported errors: %v", p)
+	}
+}
+
+// productPage is what TestProductPagePolish reads off a product page.
+type productPage struct {
+	Freshness    string   // the Freshness SLA figure at the top
+	SLAFreshness string   // the freshness under Service levels
+	Durations    []string // every text on the page that reads like Go's 24h0m0s
+	Security     []string // the lines of the Security card, with their ✓ or ✗
+	PIIFields    string   // the PII fields line, if any
+	ScrollWidth  int      // of the page
+	ClientWidth  int      // of the window
+	Link         *box     // the documentation link, if any
+	Card         *box     // its card
+	LinkLines    int      // how many lines the link takes
+}
+
+type box struct{ Left, Right, Top, Bottom float64 }
+
+// readProductPage opens the product page of id and reads it.
+const readProductPage = `(() => {
+  const text = sel => { const e = document.querySelector(sel); return e ? e.textContent.trim() : ""; };
+  const rect = e => { const r = e.getBoundingClientRect(); return {Left: r.left, Right: r.right, Top: r.top, Bottom: r.bottom}; };
+  const sla = Array.from(document.querySelectorAll(".kv dt")).find(dt => dt.textContent.trim() === "Freshness");
+  const security = Array.from(document.querySelectorAll("h3")).find(h => h.textContent.trim() === "Security");
+  const card = security ? security.closest(".panel") : null;
+  const link = document.querySelector("#documentation a");
+  return {
+    Freshness: text("#freshness-sla"),
+    SLAFreshness: sla ? sla.nextElementSibling.textContent.trim() : "",
+    Durations: (document.body.innerText.match(/\b\d+h\d+m\d+s\b|\b\d+m0s\b/g) || []),
+    Security: card ? Array.from(card.querySelectorAll(".checks li")).map(li =>
+      getComputedStyle(li, "::before").content.replaceAll('"', "") + " " + li.textContent.trim()) : [],
+    PIIFields: card ? text(".security-pii") : "",
+    ScrollWidth: document.documentElement.scrollWidth,
+    ClientWidth: document.documentElement.clientWidth,
+    Link: link ? rect(link) : null,
+    Card: link ? rect(link.closest(".panel")) : null,
+    LinkLines: link ? link.getClientRects().length : 0,
+  };
+})()`
+
+// TestProductPagePolish looks at product pages at 1400 px as people read
+// them: durations as people write them, a long documentation link that
+// wraps inside its card instead of widening the page, and "PII masked ✗"
+// only on products that declare PII fields.
+func TestProductPagePolish(t *testing.T) {
+	bin := os.Getenv(EnvChromium)
+	if bin == "" {
+		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
+	}
+	base := startMesh(t)
+	ctx, problems := browser(t, bin)
+	open := func(id string) productPage {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/products/"+id),
+			chromedp.WaitVisible(chromedp.ID("product-name")),
+		); err != nil {
+			t.Fatalf("open %s: %v", id, err)
+		}
+		p, err := chromedp.Run(ctx, chromedp.Evaluate[productPage](readProductPage))
+		if err != nil {
+			t.Fatalf("read %s: %v", id, err)
+		}
+		return p
+	}
+
+	returns := open(Returns)
+	screenshot(t, ctx, "marketplace-product-returns.png")
+	if returns.Freshness != "24h" || returns.SLAFreshness != "24h" {
+		t.Errorf("%s freshness reads %q at the top and %q under service levels, want 24h", Returns, returns.Freshness, returns.SLAFreshness)
+	}
+	if returns.ScrollWidth > returns.ClientWidth {
+		t.Errorf("%s page is %d px wide in a %d px window: it scrolls sideways", Returns, returns.ScrollWidth, returns.ClientWidth)
+	}
+	switch {
+	case returns.Link == nil:
+		t.Errorf("%s shows no documentation link", Returns)
+	case returns.Link.Right > returns.Card.Right || returns.Link.Left < returns.Card.Left:
+		t.Errorf("%s documentation link spans %+v, outside its card %+v", Returns, *returns.Link, *returns.Card)
+	case returns.LinkLines < 2:
+		t.Errorf("%s documentation link takes %d line, want it wrapped", Returns, returns.LinkLines)
+	}
+	for _, line := range returns.Security {
+		if strings.Contains(line, "PII masked") {
+			t.Errorf("%s declares no PII fields, yet its security card says %q", Returns, line)
+		}
+	}
+	if !slices.Contains(returns.Security, "– No PII fields declared") || returns.PIIFields != "" {
+		t.Errorf("%s security card %q, %q; want it to say no PII fields are declared", Returns, returns.Security, returns.PIIFields)
+	}
+	if !slices.Contains(returns.Security, "✓ Encrypted at rest") || !slices.Contains(returns.Security, "✓ Audit logging") {
+		t.Errorf("%s security card %q, want encryption and audit logging ticked", Returns, returns.Security)
+	}
+
+	loyalty := open(Loyalty)
+	if loyalty.Freshness != "1h30m" || loyalty.SLAFreshness != "1h30m" {
+		t.Errorf("%s freshness reads %q and %q, want 1h30m", Loyalty, loyalty.Freshness, loyalty.SLAFreshness)
+	}
+	if !slices.Contains(loyalty.Security, "✗ PII masked") || loyalty.PIIFields != "PII fields: email" {
+		t.Errorf("%s declares the unmasked PII field email; its security card shows %q and %q", Loyalty, loyalty.Security, loyalty.PIIFields)
+	}
+
+	orders := open(storetest.Orders)
+	if orders.Freshness != "1h" {
+		t.Errorf("%s freshness %q, want 1h", storetest.Orders, orders.Freshness)
+	}
+	for _, p := range []productPage{returns, loyalty, orders} {
+		if len(p.Durations) > 0 {
+			t.Errorf("durations written as Go prints them: %q", p.Durations)
+		}
 	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the pages reported errors: %v", p)
