@@ -37,6 +37,8 @@ func run(args []string) int {
 	fs.IntVar(&opts.MinInsyncReplicas, "min-insync-replicas", opts.MinInsyncReplicas, "min.insync.replicas of the mesh and product topics")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body-bytes", opts.MaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&opts.WriteTimeout, "write-timeout", opts.WriteTimeout, "bound on the Kafka and registry work of one write request")
+	fs.StringVar(&opts.AdvertiseURL, "advertise-url", opts.AdvertiseURL, "base URL the other registrars forward writes to while this one is the writer (default: the listen address)")
+	fs.DurationVar(&opts.LeaseTimeout, "lease-timeout", opts.LeaseTimeout, "how long a writer that died without leaving keeps the writer's lease (at least the brokers' group.min.session.timeout.ms)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")
 	if err := ops.ParseFlags(fs, args); err != nil {
