@@ -130,6 +130,19 @@ func artifactDir(t *testing.T) string {
 	return dir
 }
 
+// setUp skips the test without a browser, or starts the mesh and a
+// browser tab: the indexer's URL, the tab and the page errors.
+func setUp(t *testing.T) (string, context.Context, func() []string) {
+	t.Helper()
+	bin := os.Getenv(EnvChromium)
+	if bin == "" {
+		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
+	}
+	base := startMesh(t)
+	ctx, problems := browser(t, bin)
+	return base, ctx, problems
+}
+
 // browser starts headless Chromium and returns a tab context; page errors
 // (uncaught exceptions, console errors) are collected in the returned func.
 func browser(t *testing.T, bin string) (context.Context, func() []string) {
@@ -194,12 +207,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // and its quality charts, saving screenshots of the search and product
 // pages.
 func TestMarketplaceInBrowser(t *testing.T) {
-	bin := os.Getenv(EnvChromium)
-	if bin == "" {
-		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
-	}
-	base := startMesh(t)
-	ctx, problems := browser(t, bin)
+	base, ctx, problems := setUp(t)
 
 	// The landing page lists every product with facets.
 	if err := chromedp.Do(ctx,
@@ -349,12 +357,7 @@ const readProductPage = `(() => {
 // wraps inside its card instead of widening the page, and "PII masked ✗"
 // only on products that declare PII fields.
 func TestProductPagePolish(t *testing.T) {
-	bin := os.Getenv(EnvChromium)
-	if bin == "" {
-		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
-	}
-	base := startMesh(t)
-	ctx, problems := browser(t, bin)
+	base, ctx, problems := setUp(t)
 	open := func(id string) productPage {
 		t.Helper()
 		if err := chromedp.Do(ctx,
