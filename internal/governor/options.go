@@ -166,7 +166,7 @@ func (o Options) Validate() error {
 	case o.SessionTimeout < 0:
 		return fmt.Errorf("session-timeout: %s is negative", o.SessionTimeout)
 	}
-	return nil
+	return o.Topics.Validate()
 }
 
 // defaultTransactionalID is the transactional id of an instance that was

@@ -238,10 +238,7 @@ func (s *Service) ensureTopics(ctx context.Context) (created bool, err error) {
 	if _, err := kafka.EnsureMeshTopics(ctx, adm, s.topics, s.opts.Topics); err != nil {
 		return false, err
 	}
-	resp, err := adm.CreateTopic(ctx, s.opts.Topics.Partitions, s.opts.Topics.ReplicationFactor, map[string]*string{
-		"cleanup.policy":      kadm.StringPtr("compact"),
-		"min.insync.replicas": kadm.StringPtr(fmt.Sprint(s.opts.Topics.MinInsyncReplicas)),
-	}, s.state)
+	resp, err := adm.CreateTopic(ctx, s.opts.Topics.Partitions, s.opts.Topics.ReplicationFactor, s.opts.Topics.Configs("cleanup.policy", "compact"), s.state)
 	if err == nil {
 		err = resp.Err
 	}

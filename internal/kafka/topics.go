@@ -12,22 +12,58 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// Defaults for the mesh topics.
+// Defaults for the topics meshbone creates: three partitions, and the
+// broker's own defaults for the rest, so that topics on a replicated cluster
+// are replicated as the operator configured it (default.replication.factor,
+// min.insync.replicas) without a flag per service. See the README's
+// "Running several instances" for the settings recommended in production.
 const (
-	DefaultPartitions        = 3
-	DefaultReplicationFactor = 1
-	DefaultMinInsyncReplicas = 1
+	DefaultPartitions = 3
+	// DefaultReplicationFactor, -1, asks the broker for its
+	// default.replication.factor (KIP-464, Kafka 2.4 and later).
+	DefaultReplicationFactor = -1
+	// DefaultMinInsyncReplicas, 0, leaves min.insync.replicas to the
+	// broker's default.
+	DefaultMinInsyncReplicas = 0
 )
 
 // TopicSpec says how to create the mesh topics.
 type TopicSpec struct {
 	Partitions        int32
-	ReplicationFactor int16
-	MinInsyncReplicas int
+	ReplicationFactor int16 // -1: the broker's default
+	MinInsyncReplicas int   // 0: the broker's default
 }
 
-// DefaultTopicSpec suits a single-broker cluster.
+// DefaultTopicSpec leaves replication to the broker's defaults.
 var DefaultTopicSpec = TopicSpec{DefaultPartitions, DefaultReplicationFactor, DefaultMinInsyncReplicas}
+
+// Validate reports the first field that cannot work, named by its flag.
+func (s TopicSpec) Validate() error {
+	switch {
+	case s.Partitions < 1:
+		return fmt.Errorf("partitions: %d is below 1", s.Partitions)
+	case s.ReplicationFactor < 1 && s.ReplicationFactor != -1:
+		return fmt.Errorf("replication-factor: %d is neither -1 (the broker's default) nor 1 or more", s.ReplicationFactor)
+	case s.MinInsyncReplicas < 0:
+		return fmt.Errorf("min-insync-replicas: %d is below 0 (the broker's default)", s.MinInsyncReplicas)
+	case s.ReplicationFactor > 0 && s.MinInsyncReplicas > int(s.ReplicationFactor):
+		return fmt.Errorf("min-insync-replicas: %d is above the replication factor %d", s.MinInsyncReplicas, s.ReplicationFactor)
+	}
+	return nil
+}
+
+// Configs returns the topic configs of the spec (min.insync.replicas when
+// set) and the given key-value pairs.
+func (s TopicSpec) Configs(kv ...string) map[string]*string {
+	cfg := make(map[string]*string, 1+len(kv)/2)
+	if s.MinInsyncReplicas > 0 {
+		cfg["min.insync.replicas"] = kadm.StringPtr(strconv.Itoa(s.MinInsyncReplicas))
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		cfg[kv[i]] = kadm.StringPtr(kv[i+1])
+	}
+	return cfg
+}
 
 // EnsureMeshTopics creates every mesh topic that does not exist yet (the
 // compliance topic compacted, the others deleted by time) and leaves existing
@@ -36,7 +72,7 @@ var DefaultTopicSpec = TopicSpec{DefaultPartitions, DefaultReplicationFactor, De
 func EnsureMeshTopics(ctx context.Context, adm *kadm.Client, t events.Topics, spec TopicSpec) ([]string, error) {
 	var created []string
 	for _, topic := range t.All() {
-		cfg := map[string]*string{"min.insync.replicas": kadm.StringPtr(strconv.Itoa(spec.MinInsyncReplicas))}
+		cfg := spec.Configs()
 		if topic == t.Compliance {
 			cfg["cleanup.policy"] = kadm.StringPtr("compact")
 		}
