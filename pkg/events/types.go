@@ -117,22 +117,47 @@ type SLA struct {
 	Availability *float64 `avro:"availability" json:"availability,omitempty"`
 }
 
-// QualitySLO is a quality objective: observed <Operator> Threshold.
+// QualitySLO is a quality objective: observed <Operator> Threshold. An
+// objective with a Port is measured on the port's records, per Window; one
+// without is reported by the product's pipelines.
 type QualitySLO struct {
 	Dimension QualityDimension `avro:"dimension" json:"dimension"`
 	Operator  string           `avro:"operator" json:"operator"`
 	Threshold float64          `avro:"threshold" json:"threshold"`
+	Port      *string          `avro:"port" json:"port,omitempty"`
+	Column    *string          `avro:"column" json:"column,omitempty"`
+	Rule      *string          `avro:"rule" json:"rule,omitempty"`
+	Window    *string          `avro:"window" json:"window,omitempty"`
 }
 
 // OutputPort is a Kafka topic through which a product is consumed.
 type OutputPort struct {
-	Name          string   `avro:"name" json:"name"`
-	Topic         string   `avro:"topic" json:"topic"`
-	SchemaSubject string   `avro:"schema_subject" json:"schema_subject"`
-	SchemaID      *int32   `avro:"schema_id" json:"schema_id,omitempty"`
-	Format        string   `avro:"format" json:"format"`
-	Partitions    int32    `avro:"partitions" json:"partitions"`
-	Fields        []string `avro:"fields" json:"fields"`
+	Name          string         `avro:"name" json:"name"`
+	Topic         string         `avro:"topic" json:"topic"`
+	SchemaSubject string         `avro:"schema_subject" json:"schema_subject"`
+	SchemaID      *int32         `avro:"schema_id" json:"schema_id,omitempty"`
+	Format        string         `avro:"format" json:"format"`
+	Partitions    int32          `avro:"partitions" json:"partitions"`
+	Fields        []string       `avro:"fields" json:"fields"`
+	Rules         []ContractRule `avro:"rules" json:"rules,omitempty"`
+}
+
+// RuleAction is what a PortWriter does with a record that breaks a
+// contract rule.
+type RuleAction string
+
+// Rule actions.
+const (
+	RuleReject RuleAction = "REJECT"
+	RuleDLQ    RuleAction = "DLQ"
+)
+
+// ContractRule is a rule every record written to a port must satisfy: a CEL
+// expression over the record's top-level fields.
+type ContractRule struct {
+	Name      string     `avro:"name" json:"name"`
+	Rule      string     `avro:"rule" json:"rule"`
+	OnFailure RuleAction `avro:"on_failure" json:"on_failure"`
 }
 
 // Ownership names the people responsible for a product.
