@@ -193,6 +193,7 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 			s.view.markAll()
 		}
 		recs := fetches.Records()
+		s.view.awaitRecords(ctx, s.topics.Lifecycle, recs)
 		rejudge := s.view.take()
 		check := !time.Now().Before(nextCheck)
 		if len(recs) == 0 && len(rejudge) == 0 && !check {

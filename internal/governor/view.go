@@ -35,6 +35,7 @@ type globalView struct {
 	notify   chan struct{}                  // signalled when pending gains a product
 	applied  int64                          // lifecycle records applied
 	skipped  int64                          // lifecycle records that did not decode
+	next     map[int32]int64                // partition -> the offset after the last record read
 }
 
 // viewEntry is one product in the view.
@@ -51,6 +52,42 @@ func newGlobalView() *globalView {
 		readers:  map[string]map[string]struct{}{},
 		pending:  map[string]struct{}{},
 		notify:   make(chan struct{}, 1),
+		next:     map[int32]int64{},
+	}
+}
+
+// viewWait bounds how long the judging loop waits for the view to read the
+// lifecycle records of its batch (see awaitRecords).
+const viewWait = 250 * time.Millisecond
+
+// awaitRecords waits, at most viewWait, until the view has read every
+// lifecycle record of recs (topic is the lifecycle topic). The view and the
+// judging loop read the same partitions at about the same time; waiting for
+// it puts the re-judgements a lifecycle event asks of this instance in the
+// same transaction as the event, instead of in the next one (which would
+// begin while the coordinator still ends this one).
+func (v *globalView) awaitRecords(ctx context.Context, topic string, recs []*kgo.Record) {
+	want := map[int32]int64{}
+	for _, r := range recs {
+		if r.Topic == topic {
+			want[r.Partition] = max(want[r.Partition], r.Offset+1)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	deadline := time.Now().Add(viewWait)
+	for {
+		v.mu.Lock()
+		done := true
+		for p, o := range want {
+			done = done && v.next[p] >= o
+		}
+		v.mu.Unlock()
+		if done || time.Now().After(deadline) || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -251,6 +288,9 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 				delete(left, r.Partition)
 			}
 			if r.Attrs.IsControl() {
+				v.mu.Lock()
+				v.next[r.Partition] = r.Offset + 1
+				v.mu.Unlock()
 				return
 			}
 			ev, err := codec.Decode(ctx, r)
@@ -273,15 +313,18 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 			}
 			if err != nil {
 				// The judging loop dead-letters it; here it is only
-				// counted (a record the registry cannot serve now is
-				// retried by the loop, not by the view).
+				// counted.
 				v.mu.Lock()
 				v.skipped++
+				v.next[r.Partition] = r.Offset + 1
 				v.mu.Unlock()
 				log.Warn("global view: lifecycle record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
 				return
 			}
 			v.apply(lc, r.Partition)
+			v.mu.Lock()
+			v.next[r.Partition] = r.Offset + 1
+			v.mu.Unlock()
 		})
 		if caughtUp != nil && len(left) == 0 {
 			close(caughtUp)
