@@ -6,9 +6,9 @@ package registrar
 // assigned partition 0 of the one-partition private topic
 // <prefix>mesh.registrar.lease.v1. Its lifecycle events, and the intents and
 // writer records it keeps on the lease topic, go out in Kafka transactions
-// under one transactional id shared by every instance,
-// <prefix>meshbone-registrar-writer, so that a newly elected writer fences
-// the deposed one: from the successor's first InitProducerID on, the old
+// under transactional ids shared by every instance,
+// <prefix>meshbone-registrar-writer (and its -intents twin), so that a newly
+// elected writer fences the deposed one: from the successor's first InitProducerID on, the old
 // writer cannot publish anything, and its open transaction is aborted.
 //
 // A new writer serves only once it has (1) fenced its predecessor, (2) read
@@ -45,6 +45,8 @@ const LeaseTopic = "mesh.registrar.lease.v1"
 const (
 	leaseGroupName = "meshbone-registrar-lease"
 	writerTxnName  = "meshbone-registrar-writer"
+	// intentsTxnSuffix makes the transactional id of the writer's intents.
+	intentsTxnSuffix = "-intents"
 )
 
 // Timing of the writer's transactions and of a failed takeover's retries.
@@ -168,13 +170,26 @@ func (s *Service) doneRecord(id string) *kgo.Record {
 }
 
 // term is one period during which this instance is the writer, with its own
-// transactional producer (a fenced producer is not reusable).
+// transactional producers (a fenced producer is not reusable): one for the
+// lifecycle events, done and writer records, one for the intents. Two
+// transactional ids, because Kafka answers CONCURRENT_TRANSACTIONS to a
+// transaction begun on an id whose previous commit is still being
+// completed: a registration's intent would wait (about 25 ms measured) for
+// the previous registration's event to complete. Both are fenced at every
+// takeover.
 type term struct {
-	txn     *kgo.Client
-	mu      sync.Mutex // one transaction at a time
+	events  *txnProducer
+	intents *txnProducer
 	ended   chan struct{}
 	endOnce sync.Once
 	fenced  atomic.Bool
+}
+
+// txnProducer is a transactional producer running one transaction at a
+// time.
+type txnProducer struct {
+	cl *kgo.Client
+	mu sync.Mutex
 }
 
 // end ends the term: fenced when a successor took over, otherwise the
@@ -196,22 +211,30 @@ func (t *term) over() bool {
 	}
 }
 
+func (t *term) close() {
+	for _, p := range []*txnProducer{t.events, t.intents} {
+		if p != nil {
+			p.cl.Close()
+		}
+	}
+}
+
 // transact produces recs in one transaction and commits it.
-func (t *term) transact(ctx context.Context, recs ...*kgo.Record) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.txn.BeginTransaction(); err != nil {
+func (p *txnProducer) transact(ctx context.Context, recs ...*kgo.Record) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.cl.BeginTransaction(); err != nil {
 		return err
 	}
-	if err := t.txn.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		actx, cancel := context.WithTimeout(context.Background(), abortTimeout)
 		defer cancel()
-		if aerr := t.txn.AbortBufferedRecords(actx); aerr == nil {
-			_ = t.txn.EndTransaction(actx, kgo.TryAbort)
+		if aerr := p.cl.AbortBufferedRecords(actx); aerr == nil {
+			_ = p.cl.EndTransaction(actx, kgo.TryAbort)
 		}
 		return err
 	}
-	return t.txn.EndTransaction(ctx, kgo.TryCommit)
+	return p.cl.EndTransaction(ctx, kgo.TryCommit)
 }
 
 // fencedErr reports whether a transaction failed because a successor took
@@ -369,24 +392,30 @@ func (s *Service) serveTerms(ctx context.Context) {
 // the writer and returns its term.
 func (s *Service) takeover(ctx context.Context) (*term, error) {
 	start := time.Now()
-	txn, err := kgo.NewClient(append(slices.Clone(s.kopts),
-		kgo.TransactionalID(s.txnID),
-		kgo.TransactionTimeout(writerTxnTimeout),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("writer's producer: %w", err)
-	}
-	t := &term{txn: txn, ended: make(chan struct{})}
+	t := &term{ended: make(chan struct{})}
 	fail := func(err error) (*term, error) {
-		txn.Close()
+		t.close()
 		return nil, err
 	}
-	// Fence: the predecessor's epoch is bumped and its open transaction
+	// Fence: the predecessor's epochs are bumped and its open transactions
 	// aborted, before anything it wrote is read.
-	if _, _, err := txn.ProducerID(ctx); err != nil {
-		return fail(fmt.Errorf("init the writer's transactional producer %s: %w", s.txnID, err))
+	for _, p := range []struct {
+		into **txnProducer
+		id   string
+	}{{&t.events, s.txnID}, {&t.intents, s.txnID + intentsTxnSuffix}} {
+		cl, err := kgo.NewClient(append(slices.Clone(s.kopts),
+			kgo.TransactionalID(p.id),
+			kgo.TransactionTimeout(writerTxnTimeout),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(0),
+		)...)
+		if err != nil {
+			return fail(fmt.Errorf("writer's producer: %w", err))
+		}
+		*p.into = &txnProducer{cl: cl}
+		if _, _, err := cl.ProducerID(ctx); err != nil {
+			return fail(fmt.Errorf("init the writer's transactional producer %s: %w", p.id, err))
+		}
 	}
 	if err := s.waitEnd(ctx, s.topics.Lifecycle, s.leaseTopic); err != nil {
 		return fail(fmt.Errorf("catch up with %s and %s: %w", s.topics.Lifecycle, s.leaseTopic, err))
@@ -396,7 +425,7 @@ func (s *Service) takeover(ctx context.Context) (*term, error) {
 		return fail(err)
 	}
 	recs = append(recs, s.leaseRec(writerKey, leaseRecord{Kind: kindWriter, URL: s.advertise}))
-	if err := t.transact(ctx, recs...); err != nil {
+	if err := t.events.transact(ctx, recs...); err != nil {
 		return fail(fmt.Errorf("announce the writer: %w", err))
 	}
 	s.leaseMu.Lock()
@@ -419,7 +448,7 @@ func (s *Service) depose(t *term) {
 		s.metrics.writer.Set(0)
 	}
 	s.leaseMu.Unlock()
-	t.txn.Close()
+	t.close()
 	s.log.Info("no longer the writer", zap.String("instance", s.instance))
 }
 

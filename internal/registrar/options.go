@@ -92,6 +92,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// topicSpec is how the registrar creates topics: the mesh topics with
+// Partitions, every topic with ReplicationFactor and MinInsyncReplicas (-1
+// and 0: the broker's defaults).
+func (o Options) topicSpec() kafka.TopicSpec {
+	return kafka.TopicSpec{Partitions: o.Partitions, ReplicationFactor: o.ReplicationFactor, MinInsyncReplicas: o.MinInsyncReplicas}
+}
+
 // Validate reports the first option that cannot work, in the wording the
 // three services share: "<flag>: <value> <what is wrong>", or
 // "<flag>: is required" when it is missing.
@@ -102,14 +109,11 @@ func (o Options) Validate() error {
 	switch {
 	case o.TokenFile == "":
 		return errors.New("token-file: is required")
-	case o.Partitions < 1:
-		return fmt.Errorf("partitions: %d is below 1", o.Partitions)
-	case o.ReplicationFactor < 1:
-		return fmt.Errorf("replication-factor: %d is below 1", o.ReplicationFactor)
-	case o.MinInsyncReplicas < 1:
-		return fmt.Errorf("min-insync-replicas: %d is below 1", o.MinInsyncReplicas)
-	case o.MinInsyncReplicas > int(o.ReplicationFactor):
-		return fmt.Errorf("min-insync-replicas: %d is above the replication factor %d", o.MinInsyncReplicas, o.ReplicationFactor)
+	}
+	if err := o.topicSpec().Validate(); err != nil {
+		return err
+	}
+	switch {
 	case o.MaxBodyBytes < 1:
 		return fmt.Errorf("max-body-bytes: %d is below 1", o.MaxBodyBytes)
 	case o.WriteTimeout <= 0:

@@ -144,12 +144,12 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 		// this writer die before the lifecycle event, its successor rolls
 		// the registration back (reconcile.go).
 		in := newIntent(id, d.Spec.Version, ev.EventID, plans, cur, exists, d.Spec.RetentionDays)
-		if err := t.transact(ctx, s.intentRecord(in)); err != nil {
+		if err := t.intents.transact(ctx, s.intentRecord(in)); err != nil {
 			return res, s.lost(t, err, "record the intent to provision "+id)
 		}
 		if err := s.provision(ctx, d, cand, cur, exists, plans, &u); err != nil {
 			s.rollback(id, &u)
-			if derr := t.transact(ctx, s.doneRecord(id)); derr != nil {
+			if derr := t.events.transact(ctx, s.doneRecord(id)); derr != nil {
 				s.log.Warn("the intent of a rolled-back registration stays open", zap.String("id", id), zap.Error(s.lost(t, derr, "close the intent")))
 			}
 			return res, err
@@ -342,10 +342,7 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		if pl.topicExists {
 			continue
 		}
-		cfg := map[string]*string{
-			"retention.ms":        kadm.StringPtr(retention),
-			"min.insync.replicas": kadm.StringPtr(strconv.Itoa(s.opts.MinInsyncReplicas)),
-		}
+		cfg := s.opts.topicSpec().Configs("retention.ms", retention)
 		resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.ReplicationFactor, cfg, pl.topic)
 		if err == nil {
 			err = resp.Err
@@ -451,11 +448,9 @@ func (s *Service) rollback(id string, u *undo) {
 		v := u.versions[i]
 		var err error
 		if v.whole {
-			if _, err = s.reg.DeleteSubject(ctx, v.subject, sr.SoftDelete); err == nil {
-				_, err = s.reg.DeleteSubject(ctx, v.subject, sr.HardDelete)
-			}
-		} else if err = s.reg.DeleteSchema(ctx, v.subject, v.version, sr.SoftDelete); err == nil {
-			err = s.reg.DeleteSchema(ctx, v.subject, v.version, sr.HardDelete)
+			err = s.deleteSubject(ctx, v.subject)
+		} else {
+			err = s.deleteVersion(ctx, v.subject, v.version)
 		}
 		if err != nil {
 			log.Error("rollback: schema version left behind", zap.String("subject", v.subject), zap.Int("version", v.version), zap.Error(err))
@@ -495,7 +490,7 @@ func (s *Service) publish(ctx context.Context, t *term, ev *events.ProductLifecy
 	if closeIntent {
 		recs = append(recs, s.doneRecord(ev.Product.ID))
 	}
-	if err := t.transact(ctx, recs...); err != nil {
+	if err := t.events.transact(ctx, recs...); err != nil {
 		return s.lost(t, err, fmt.Sprintf("publish the %s event of %s", ev.Type, ev.Product.ID))
 	}
 	s.view.apply(ev, rec.Partition, rec.Offset)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,8 +280,7 @@ func (s *Service) bootstrapAndFollow(ctx context.Context) error {
 // contracts and makes their subjects at least BACKWARD compatible. It is
 // idempotent.
 func (s *Service) bootstrap(ctx context.Context) error {
-	spec := kafka.TopicSpec{Partitions: s.opts.Partitions, ReplicationFactor: s.opts.ReplicationFactor, MinInsyncReplicas: s.opts.MinInsyncReplicas}
-	created, err := kafka.EnsureMeshTopics(ctx, s.adm, s.topics, spec)
+	created, err := kafka.EnsureMeshTopics(ctx, s.adm, s.topics, s.opts.topicSpec())
 	if err != nil {
 		return fmt.Errorf("mesh topics: %w", err)
 	}
@@ -305,10 +303,7 @@ func (s *Service) bootstrap(ctx context.Context) error {
 // ensureLeaseTopic creates the private lease topic if it is missing: one
 // partition (the lease), compacted (the latest record per key counts).
 func (s *Service) ensureLeaseTopic(ctx context.Context) error {
-	cfg := map[string]*string{
-		"cleanup.policy":      kadm.StringPtr("compact"),
-		"min.insync.replicas": kadm.StringPtr(strconv.Itoa(s.opts.MinInsyncReplicas)),
-	}
+	cfg := s.opts.topicSpec().Configs("cleanup.policy", "compact")
 	resp, err := s.adm.CreateTopic(ctx, 1, s.opts.ReplicationFactor, cfg, s.leaseTopic)
 	if err == nil {
 		err = resp.Err
