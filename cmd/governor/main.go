@@ -36,7 +36,7 @@ func run(args []string) int {
 	domains := fs.String("domain-policies", "", "directory of the per-domain policy directories (default <policies>/domains)")
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "HTTP listen address of /healthz, /readyz and /metrics")
 	fs.StringVar(&opts.Group, "group", opts.Group, "consumer group")
-	fs.StringVar(&opts.TransactionalID, "transactional-id", opts.TransactionalID, "transactional id, unique per instance and kept across restarts (default the group)")
+	fs.StringVar(&opts.TransactionalID, "transactional-id", opts.TransactionalID, "transactional id, unique per instance and kept across restarts (default <group>-<instance-id>, else <group>-<host>-<listen port>)")
 	fs.StringVar(&opts.InstanceID, "instance-id", opts.InstanceID, "static group member id, for restarts without a rebalance wait (default dynamic membership)")
 	fs.DurationVar(&opts.SessionTimeout, "session-timeout", opts.SessionTimeout, "group session timeout (default franz-go's, 45s)")
 	fs.DurationVar(&opts.FreshnessInterval, "freshness-interval", opts.FreshnessInterval, "how often freshness is checked")
@@ -44,6 +44,7 @@ func run(args []string) int {
 	fs.IntVar(&opts.MaxBatch, "max-batch", opts.MaxBatch, "most records judged in one transaction")
 	fs.DurationVar(&opts.RetryBackoff, "retry-backoff", opts.RetryBackoff, "longest wait before retrying after aborted transactions in a row")
 	fs.DurationVar(&opts.TxnTimeout, "txn-timeout", opts.TxnTimeout, "bound on producing and committing one transaction")
+	opts.Topics.RegisterFlags(fs, "mesh topics and the governor's state topic")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")
 	if err := ops.ParseFlags(fs, args); err != nil {

@@ -21,6 +21,9 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{[]string{"-max-batch", "-1", "-listen", "127.0.0.1:0"}, 1},
 		{[]string{"-txn-timeout", "10ms", "-listen", "127.0.0.1:0"}, 1},
 		{[]string{"-policies", "", "-listen", "127.0.0.1:0"}, 1},
+		{[]string{"-replication-factor", "70000"}, 2},
+		{[]string{"-replication-factor", "0", "-listen", "127.0.0.1:0"}, 1},
+		{[]string{"-partitions", "0", "-listen", "127.0.0.1:0"}, 1},
 	} {
 		if got := run(c.args); got != c.want {
 			t.Errorf("run(%q) = %d, want %d", c.args, got, c.want)
@@ -49,6 +52,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative backoff", func(o *governor.Options) { o.RetryBackoff = -time.Second }, "retry-backoff: -1s is negative"},
 		{"short transactions", func(o *governor.Options) { o.TxnTimeout = 999 * time.Millisecond }, "txn-timeout: 999ms is below 1s"},
 		{"negative session", func(o *governor.Options) { o.SessionTimeout = -time.Second }, "session-timeout: -1s is negative"},
+		{"replication of three", func(o *governor.Options) { o.Topics.ReplicationFactor, o.Topics.MinInsyncReplicas = 3, 2 }, valid},
+		{"no replication", func(o *governor.Options) { o.Topics.ReplicationFactor = 0 }, "replication-factor: 0 is neither -1 (the broker's default) nor 1 or more"},
+		{"min insync above", func(o *governor.Options) { o.Topics.ReplicationFactor, o.Topics.MinInsyncReplicas = 2, 3 }, "min-insync-replicas: 3 is above the replication factor 2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := governor.DefaultOptions()

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strconv"
 
@@ -50,6 +51,25 @@ func (s TopicSpec) Validate() error {
 		return fmt.Errorf("min-insync-replicas: %d is above the replication factor %d", s.MinInsyncReplicas, s.ReplicationFactor)
 	}
 	return nil
+}
+
+// RegisterFlags adds -partitions, -replication-factor and
+// -min-insync-replicas to fs, with s's current values as defaults; a value
+// out of its Kafka type's range is a bad flag.
+func (s *TopicSpec) RegisterFlags(fs *flag.FlagSet, what string) {
+	intFlag := func(name, usage string, bits int, set func(int64)) {
+		fs.Func(name, usage, func(v string) error {
+			n, err := strconv.ParseInt(v, 10, bits)
+			if err != nil {
+				return fmt.Errorf("%q is not an integer of %d bits", v, bits)
+			}
+			set(n)
+			return nil
+		})
+	}
+	intFlag("partitions", fmt.Sprintf("partitions of the %s created at start (default %d)", what, s.Partitions), 32, func(n int64) { s.Partitions = int32(n) })
+	intFlag("replication-factor", fmt.Sprintf("replication factor of the %s; -1 for the broker's default.replication.factor (default %d)", what, s.ReplicationFactor), 16, func(n int64) { s.ReplicationFactor = int16(n) })
+	intFlag("min-insync-replicas", fmt.Sprintf("min.insync.replicas of the %s; 0 for the broker's default (default %d)", what, s.MinInsyncReplicas), 32, func(n int64) { s.MinInsyncReplicas = int(n) })
 }
 
 // Configs returns the topic configs of the spec (min.insync.replicas when
