@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -38,6 +39,9 @@ const registrarClients = 8
 // the same run. Each product has two ports (3 and 1 partitions). It runs
 // sequentially (one request at a time, as meshctl does) and with 8 concurrent
 // clients; rounds alternate registrar and raw, and each side's median counts.
+// Each round also runs the 8 clients spread over two registrar instances of
+// the same mesh (one writer, the other forwarding to it), to show what a
+// second instance costs or gains.
 //
 // The headline is the sequential ratio: it is what one team applying a
 // descriptor experiences, and it exposes the registrar's per-request overhead
@@ -55,7 +59,7 @@ func benchRegistrar(ctx context.Context, env *Env, logf func(string, ...any)) ([
 	}
 	defer b.close()
 
-	var regSeq, rawSeq, regConc, rawConc []float64
+	var regSeq, rawSeq, regConc, rawConc, regTwo []float64
 	for round := range rounds {
 		for _, conc := range []int{1, registrarClients} {
 			reg, err := b.run(ctx, n, conc, b.viaRegistrar)
@@ -73,6 +77,14 @@ func benchRegistrar(ctx context.Context, env *Env, logf func(string, ...any)) ([
 				regConc, rawConc = append(regConc, reg), append(rawConc, raw)
 			}
 		}
+		// The same 8 clients spread over two instances: half the requests
+		// reach the one that is not the writer and are forwarded.
+		two, err := b.run(ctx, n, registrarClients, b.viaEither)
+		if err != nil {
+			return nil, fmt.Errorf("two registrars, %d clients: %w", registrarClients, err)
+		}
+		logf("round %d, %d clients over 2 instances: registrar %.1f products/s", round+1, registrarClients, two)
+		regTwo = append(regTwo, two)
 	}
 	return []Figure{
 		{Name: "registrar.register.sequential.per_s", Value: median(regSeq), Unit: "products/s (2 topics + 2 schemas + lifecycle + audit each; median of rounds)"},
@@ -80,6 +92,8 @@ func benchRegistrar(ctx context.Context, env *Env, logf func(string, ...any)) ([
 		{Name: "registrar.register.concurrent8.per_s", Value: median(regConc), Unit: "products/s with 8 clients"},
 		{Name: "raw.register.concurrent8.per_s", Value: median(rawConc), Unit: "products/s with 8 goroutines"},
 		{Name: "registrar.register.ratio_concurrent8", Value: median(regConc) / median(rawConc), Unit: "(registrar / raw, 8 clients)"},
+		{Name: "registrar.register.concurrent8_two_instances.per_s", Value: median(regTwo), Unit: "products/s with 8 clients spread over 2 instances (one writer, the other forwarding)"},
+		{Name: "registrar.register.two_instances_vs_one", Value: median(regTwo) / median(regConc), Unit: "(2 instances / 1, 8 clients)"},
 		{Name: "registrar.register.ratio", Value: median(regSeq) / median(rawSeq)},
 	}, nil
 }
@@ -88,9 +102,12 @@ type registrarBench struct {
 	env       *Env
 	dir       string
 	svc       *registrar.Service
+	svc2      *registrar.Service // a second instance of the same mesh
 	stop      func()
 	client    *registrar.Client
-	prefix    string // the registrar's topic prefix
+	client2   *registrar.Client
+	next      atomic.Int64 // alternates viaEither between the instances
+	prefix    string       // the registrar's topic prefix
 	rawPrefix string
 	kcl       *kgo.Client
 	adm       *kadm.Client
@@ -128,6 +145,20 @@ func newRegistrarBench(ctx context.Context, env *Env) (*registrarBench, error) {
 		Transport: &http.Transport{MaxIdleConnsPerHost: registrarClients},
 	}}
 	if err := waitReady(ctx, b.svc.URL()); err != nil {
+		b.close()
+		return nil, err
+	}
+	// The first instance is the writer (it is ready, so elected) before
+	// the second joins: the second forwards.
+	if b.svc2, err = registrar.New(opts, zap.NewNop()); err != nil {
+		b.close()
+		return nil, err
+	}
+	done2 := make(chan error, 1)
+	go func() { done2 <- b.svc2.Run(rctx) }()
+	b.stop = func() { cancel(); <-done; <-done2 }
+	b.client2 = &registrar.Client{URL: b.svc2.URL(), Token: token, HTTP: b.client.HTTP}
+	if err := waitReady(ctx, b.svc2.URL()); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -261,6 +292,22 @@ func (b *registrarBench) viaRegistrar(ctx context.Context, d *product.Descriptor
 	res, err := b.client.ApplyRaw(ctx, body, "application/json")
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.ID(), err)
+	}
+	if res.Type != events.LifecycleRegistered {
+		return fmt.Errorf("%s: answer %+v", d.ID(), res)
+	}
+	return nil
+}
+
+// viaEither registers through the two instances in turn.
+func (b *registrarBench) viaEither(ctx context.Context, d *product.Descriptor, body []byte) error {
+	c := b.client
+	if b.next.Add(1)%2 == 0 {
+		c = b.client2
+	}
+	res, err := c.ApplyRaw(ctx, body, "application/json")
+	if err != nil {
+		return fmt.Errorf("%s via %s: %w", d.ID(), c.URL, err)
 	}
 	if res.Type != events.LifecycleRegistered {
 		return fmt.Errorf("%s: answer %+v", d.ID(), res)
