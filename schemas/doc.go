@@ -2,7 +2,8 @@
 // (schemas/avro/*.avsc) and parses them with hamba/avro.
 //
 // Every mesh topic has exactly one value schema. ProductLifecycleEvent embeds
-// DataProduct, so the two are parsed together; every other file stands alone.
+// DataProduct and AccessEvent embeds AccessAgreement, so each pair is parsed
+// together; every other file stands alone.
 // Topic schemas are registered under TopicNameStrategy subjects
 // ("<topic>-value") by pkg/events.
 package schemas

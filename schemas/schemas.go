@@ -20,13 +20,15 @@ const (
 	PolicyViolation       = "PolicyViolation"
 	ComplianceStatus      = "ComplianceStatus"
 	AuditEvent            = "AuditEvent"
+	AccessAgreement       = "AccessAgreement"
+	AccessEvent           = "AccessEvent"
 )
 
 // Records lists every contract, in dependency order.
-var Records = []string{DataProduct, ProductLifecycleEvent, QualityEvent, PolicyViolation, ComplianceStatus, AuditEvent}
+var Records = []string{DataProduct, ProductLifecycleEvent, QualityEvent, PolicyViolation, ComplianceStatus, AuditEvent, AccessAgreement, AccessEvent}
 
 // deps names the contracts a contract refers to by name.
-var deps = map[string][]string{ProductLifecycleEvent: {DataProduct}}
+var deps = map[string][]string{ProductLifecycleEvent: {DataProduct}, AccessEvent: {AccessAgreement}}
 
 // FS returns the embedded .avsc files, named "<Record>.avsc".
 func FS() fs.FS {

@@ -30,7 +30,7 @@ type Codec struct {
 	// enc encodes each kind with the id its contract was registered under;
 	// set on first Encode (regMu guards the one-time registration, ready
 	// publishes it).
-	enc        [KindAudit + 1]encoder
+	enc        [KindAccess + 1]encoder
 	regMu      sync.Mutex
 	registered bool
 	ready      atomic.Bool

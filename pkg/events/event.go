@@ -17,10 +17,11 @@ const (
 	KindViolation
 	KindCompliance
 	KindAudit
+	KindAccess
 )
 
 // Kinds lists every event kind.
-var Kinds = []Kind{KindLifecycle, KindQuality, KindViolation, KindCompliance, KindAudit}
+var Kinds = []Kind{KindLifecycle, KindQuality, KindViolation, KindCompliance, KindAudit, KindAccess}
 
 // String returns the kind's short name ("lifecycle", "quality", ...).
 func (k Kind) String() string {
@@ -35,6 +36,8 @@ func (k Kind) String() string {
 		return "compliance"
 	case KindAudit:
 		return "audit"
+	case KindAccess:
+		return "access"
 	}
 	return "unknown"
 }
@@ -52,6 +55,8 @@ func (k Kind) schemaName() string {
 		return schemas.ComplianceStatus
 	case KindAudit:
 		return schemas.AuditEvent
+	case KindAccess:
+		return schemas.AccessEvent
 	}
 	return ""
 }
@@ -69,13 +74,15 @@ func (k Kind) newEvent() Event {
 		return new(ComplianceStatus)
 	case KindAudit:
 		return new(AuditEvent)
+	case KindAccess:
+		return new(AccessEvent)
 	}
 	return nil
 }
 
 // Event is a mesh record the SDK can publish and decode: one of
-// *ProductLifecycleEvent, *QualityEvent, *PolicyViolation, *ComplianceStatus
-// and *AuditEvent.
+// *ProductLifecycleEvent, *QualityEvent, *PolicyViolation, *ComplianceStatus,
+// *AuditEvent and *AccessEvent.
 type Event interface {
 	// Kind says which contract and topic the event belongs to.
 	Kind() Kind

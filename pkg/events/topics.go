@@ -8,6 +8,7 @@ const (
 	TopicCompliance = "mesh.governance.compliance.v1" // compacted
 	TopicAudit      = "mesh.audit.v1"
 	TopicDLQ        = "mesh.dlq.v1"
+	TopicAccess     = "mesh.access.v1"
 )
 
 // Topics names the mesh topics of one mesh. A prefix lets several meshes (an
@@ -20,6 +21,7 @@ type Topics struct {
 	Compliance string
 	Audit      string
 	DLQ        string
+	Access     string
 }
 
 // MeshTopics returns the mesh topic names with prefix prepended ("" for the
@@ -33,6 +35,7 @@ func MeshTopics(prefix string) Topics {
 		Compliance: prefix + TopicCompliance,
 		Audit:      prefix + TopicAudit,
 		DLQ:        prefix + TopicDLQ,
+		Access:     prefix + TopicAccess,
 	}
 }
 
@@ -49,6 +52,8 @@ func (t Topics) For(k Kind) string {
 		return t.Compliance
 	case KindAudit:
 		return t.Audit
+	case KindAccess:
+		return t.Access
 	}
 	return ""
 }
@@ -63,13 +68,15 @@ func (t Topics) KindOf(topic string) (Kind, bool) {
 	return 0, false
 }
 
-// Events returns the topics that carry mesh events (all but the DLQ).
+// Events returns the topics that carry the mesh's product, governance and
+// audit events (all but the DLQ and the access topic, which only the
+// registrar reads so far).
 func (t Topics) Events() []string {
 	return []string{t.Lifecycle, t.Quality, t.Violations, t.Compliance, t.Audit}
 }
 
-// All returns every mesh topic, the DLQ included.
-func (t Topics) All() []string { return append(t.Events(), t.DLQ) }
+// All returns every mesh topic, the access topic and the DLQ included.
+func (t Topics) All() []string { return append(t.Events(), t.Access, t.DLQ) }
 
 // Subject returns the schema registry subject of topic's values
 // (TopicNameStrategy).
