@@ -18,8 +18,11 @@ import (
 // documentation URL becomes nil; absent sla, ownership and security sections
 // stay nil. Each port gets its topic (PortTopic), subject (PortSubject) and
 // the top-level field names of its schema; SchemaID is nil until the
-// registrar registers the schema. An SLA freshness with days ("1d") is
-// written as a Go duration ("24h0m0s"), as the contract says.
+// registrar registers the schema, and its contract rules with onFailure in
+// upper case (nil when it has none). An objective on a port carries its
+// port, column, rule and window (DefaultWindow when the descriptor gives
+// none). An SLA freshness or a window with days ("1d") is written as a Go
+// duration ("24h0m0s"), as the contract says.
 func (d *Descriptor) ToEvent() events.DataProduct {
 	m, s := d.Metadata, d.Spec
 	p := events.DataProduct{
@@ -56,17 +59,33 @@ func (d *Descriptor) ToEvent() events.DataProduct {
 		if q.Threshold != nil {
 			slo.Threshold = *q.Threshold
 		}
+		if q.Port != "" {
+			slo.Port, slo.Column, slo.Rule = optional(q.Port), optional(q.Column), optional(q.Rule)
+			w := DefaultWindow.String()
+			if q.Window != "" {
+				w = goDuration(q.Window)
+			}
+			slo.Window = &w
+		}
 		p.QualitySLOs = append(p.QualitySLOs, slo)
 	}
 	for _, port := range s.OutputPorts {
-		p.OutputPorts = append(p.OutputPorts, events.OutputPort{
+		op := events.OutputPort{
 			Name:          port.Name,
 			Topic:         d.PortTopic(port.Name),
 			SchemaSubject: d.PortSubject(port.Name),
 			Format:        strings.ToLower(port.Format),
 			Partitions:    int32(port.Partitions),
 			Fields:        nonNil(port.Fields()),
-		})
+		}
+		for _, r := range port.Rules {
+			onFailure := r.OnFailure
+			if onFailure == "" {
+				onFailure = DefaultOnFailure
+			}
+			op.Rules = append(op.Rules, events.ContractRule{Name: r.Name, Rule: r.Rule, OnFailure: events.RuleAction(strings.ToUpper(onFailure))})
+		}
+		p.OutputPorts = append(p.OutputPorts, op)
 	}
 	if o := s.Ownership; o != nil {
 		p.Ownership = &events.Ownership{
@@ -143,6 +162,12 @@ func (d *Descriptor) Canonical() ([]byte, error) {
 	for _, p := range d.Spec.OutputPorts {
 		p.Format = strings.ToLower(p.Format)
 		p.Schema = canonicalJSON(p.Schema)
+		rules := p.Rules
+		p.Rules = nil
+		for _, r := range rules {
+			r.OnFailure = strings.ToLower(r.OnFailure)
+			p.Rules = append(p.Rules, r)
+		}
 		c.Spec.OutputPorts = append(c.Spec.OutputPorts, p)
 	}
 	c.SetDefaults()

@@ -19,13 +19,27 @@
 //	  sensitivity: confidential
 //	  retentionDays: 730
 //	  sla: {freshness: 15m, availability: 99.95}
-//	  quality: [{dimension: completeness, operator: ">=", threshold: 0.98}]
+//	  quality:
+//	    - {dimension: completeness, port: orders, column: email, operator: ">=", threshold: 0.99, window: 1h}
+//	    - {dimension: validity, port: orders, rule: "amount >= 0.0 && currency.size() == 3", threshold: 0.999}
+//	    - {dimension: uniqueness, port: orders, column: order_id, threshold: 1.0}
+//	    - {dimension: volume, port: orders, threshold: 1000, window: 1h}
 //	  outputPorts:
 //	    - name: orders
 //	      schema: schemas/orders.avsc
 //	      partitions: 6
+//	      rules:
+//	        - {name: positive-amount, rule: "amount > 0", onFailure: reject}
+//	        - {name: known-currency, rule: 'currency in ["EUR", "USD"]', onFailure: dlq}
 //	  inputs: [marketing.campaigns]
 //	  security: {encryptionAtRest: true, piiFields: [email], piiMasked: true, auditLogging: true}
+//
+// A quality objective with a port is measured by meshbone on the port's
+// records, per event-time window (DefaultWindow when none is given); rules
+// are CEL over the record's top-level fields, compiled against the port's
+// schema when the descriptor is validated. A port's contract rules are
+// applied by its writers (pkg/events PortWriter) to every record: reject
+// fails the write, dlq sends the record to the port's dead-letter topic.
 //
 // A port's schema is a path relative to the descriptor file, or the Avro
 // schema inline, as JSON text or as a YAML mapping. ParseFile and Load read

@@ -3,6 +3,7 @@ package product
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Values and bounds of a descriptor.
@@ -22,6 +23,17 @@ const (
 	// MaxRetentionDays is the longest retention a product may ask for (100
 	// years).
 	MaxRetentionDays = 36500
+	// DefaultOperator is a quality objective's operator when the descriptor
+	// gives none.
+	DefaultOperator = ">="
+	// DefaultWindow is the event-time window a port objective is measured
+	// over when the descriptor gives none.
+	DefaultWindow = time.Hour
+	// MaxWindow is the longest window a port objective may ask for.
+	MaxWindow = 7 * 24 * time.Hour
+	// DefaultOnFailure is what a contract rule does to a record that breaks
+	// it when the descriptor does not say.
+	DefaultOnFailure = "reject"
 )
 
 // Descriptor is a data product descriptor, the document a domain team writes
@@ -85,14 +97,48 @@ type SLA struct {
 
 // QualityObjective says that a quality check of Dimension must satisfy
 // "observed Operator Threshold".
+//
+// An objective with a Port is measured by meshbone on the port's records,
+// per event-time Window: completeness of a Column (the share of records in
+// which it is not null), validity (the share of records for which Rule, a
+// CEL expression over the record, is true), uniqueness of a Column (the
+// share of distinct values) or volume (the number of records). An objective
+// without a Port is one the product's pipelines measure and report.
+// Freshness is measured against the SLA's freshness.
 type QualityObjective struct {
 	// Dimension is completeness, freshness, accuracy, validity, uniqueness or
 	// volume, in any case.
 	Dimension string `json:"dimension"`
-	// Operator is one of >=, >, <=, <, ==.
+	// Operator is one of >=, >, <=, <, ==; Parse sets DefaultOperator when
+	// the document gives none.
 	Operator string `json:"operator"`
 	// Threshold is a ratio in [0, 1], or a count >= 0 for volume.
 	Threshold *float64 `json:"threshold"`
+	// Port names the output port the objective is measured on.
+	Port string `json:"port,omitempty"`
+	// Column is the top-level field of the port's schema that a
+	// completeness or uniqueness objective measures.
+	Column string `json:"column,omitempty"`
+	// Rule is the CEL expression a valid record satisfies (validity).
+	Rule string `json:"rule,omitempty"`
+	// Window is the event-time window a port objective is measured over, in
+	// the syntax of ParseDuration; DefaultWindow when empty.
+	Window string `json:"window,omitempty"`
+}
+
+// ContractRule is a rule every record written to an output port must
+// satisfy, applied by the writers of the port (pkg/events PortWriter).
+type ContractRule struct {
+	// Name names the rule in errors and dead-letter headers: lowercase
+	// letters, digits, '_' or '-', unique within the port.
+	Name string `json:"name"`
+	// Rule is a CEL expression over the record's top-level fields that must
+	// be true.
+	Rule string `json:"rule"`
+	// OnFailure is reject (the write fails with an error naming the rule) or
+	// dlq (the record goes to the port's dead-letter topic), in any case;
+	// Parse sets DefaultOnFailure when the document gives none.
+	OnFailure string `json:"onFailure"`
 }
 
 // OutputPort is a Kafka topic through which the product is consumed.
@@ -111,6 +157,9 @@ type OutputPort struct {
 	// Format is the port's record encoding; Parse sets DefaultFormat when the
 	// document gives none.
 	Format string `json:"format"`
+	// Rules are the port's contract rules, applied in order to every record
+	// written.
+	Rules []ContractRule `json:"rules,omitempty"`
 
 	// schemaFile is the path Schema was read from, for error messages.
 	schemaFile string
@@ -139,10 +188,17 @@ type Security struct {
 func (d *Descriptor) Source() string { return d.source }
 
 // SetDefaults gives every output port without a format or partition count
-// the defaults (DefaultFormat, DefaultPartitions). Parse does this for the
-// fields a document leaves out; a descriptor built in code may call it
+// the defaults (DefaultFormat, DefaultPartitions), every quality objective
+// without an operator DefaultOperator and every contract rule without an
+// onFailure DefaultOnFailure. Parse does this for the fields a document
+// leaves out; a descriptor built in code may call it
 // before Validate.
 func (d *Descriptor) SetDefaults() {
+	for i := range d.Spec.Quality {
+		if d.Spec.Quality[i].Operator == "" {
+			d.Spec.Quality[i].Operator = DefaultOperator
+		}
+	}
 	for i := range d.Spec.OutputPorts {
 		p := &d.Spec.OutputPorts[i]
 		if p.Format == "" {
@@ -150,6 +206,11 @@ func (d *Descriptor) SetDefaults() {
 		}
 		if p.Partitions == 0 {
 			p.Partitions = DefaultPartitions
+		}
+		for j := range p.Rules {
+			if p.Rules[j].OnFailure == "" {
+				p.Rules[j].OnFailure = DefaultOnFailure
+			}
 		}
 	}
 }

@@ -176,11 +176,18 @@ func cleanYAMLError(err error) error {
 	return errors.New(lines[0] + " " + strings.Join(lines[1:], "; "))
 }
 
-// setTreeDefaults gives ports without a format or partition count the
+// setTreeDefaults gives ports without a format or partition count,
+// quality objectives without an operator and rules without an onFailure the
 // defaults. It works on the tree, not the struct, so that an explicit
 // "partitions: 0" stays an error.
 func setTreeDefaults(tree map[string]any) {
 	spec, _ := tree["spec"].(map[string]any)
+	quality, _ := spec["quality"].([]any)
+	for _, q := range quality {
+		if q, ok := q.(map[string]any); ok && q["operator"] == nil {
+			q["operator"] = DefaultOperator
+		}
+	}
 	ports, _ := spec["outputPorts"].([]any)
 	for _, p := range ports {
 		port, ok := p.(map[string]any)
@@ -192,6 +199,12 @@ func setTreeDefaults(tree map[string]any) {
 		}
 		if port["partitions"] == nil {
 			port["partitions"] = json.Number(fmt.Sprint(DefaultPartitions))
+		}
+		rules, _ := port["rules"].([]any)
+		for _, r := range rules {
+			if r, ok := r.(map[string]any); ok && r["onFailure"] == nil {
+				r["onFailure"] = DefaultOnFailure
+			}
 		}
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 var (
@@ -51,9 +55,16 @@ var (
 // is in [1, MaxRetentionDays]; sla.freshness is a positive duration
 // (ParseDuration) and sla.availability is in (0, 100]; a quality objective
 // has a known dimension, a known operator and a threshold in [0, 1] (>= 0
-// for volume); there is at least one output port, port names are unique,
-// partitions are in [1, MaxPartitions], the format is avro and the schema is
-// an Avro record; inputs are unique product ids other than the product's
+// for volume); an objective with a port names an output port and measures
+// completeness or uniqueness of a column (a top-level field of the port's
+// schema), validity by a rule (a bool CEL expression over the record that
+// compiles against the port's schema, see events.RuleEnv) or volume, over a
+// window that is a positive duration of at most MaxWindow; column, rule and
+// window need a port; there is at least one output port, port names are
+// unique, partitions are in [1, MaxPartitions], the format is avro and the
+// schema is an Avro record; a port's contract rules have unique names
+// (lowercase letters, digits, '_' or '-'), a rule that compiles as for
+// validity, and onFailure reject or dlq; inputs are unique product ids other than the product's
 // own; piiFields are unique top-level fields of some port schema (checked
 // only when every port schema is valid).
 func (d *Descriptor) Validate() error {
@@ -160,10 +171,11 @@ func (d *Descriptor) validateSpec(probs *problems) {
 			probs.add("spec.sla.availability", "must be a percentage greater than 0 and at most 100, got %v", *a)
 		}
 	}
+	envs := d.ruleEnvs()
 	for i, q := range s.Quality {
-		validateQuality(probs, indexPath("spec.quality", i), q)
+		d.validateQuality(probs, indexPath("spec.quality", i), q, envs)
 	}
-	fields, schemasOK := d.validatePorts(probs)
+	fields, schemasOK := d.validatePorts(probs, envs)
 	d.validateInputs(probs)
 	if sec := s.Security; sec != nil {
 		seen := make(map[string]bool, len(sec.PIIFields))
@@ -182,7 +194,7 @@ func (d *Descriptor) validateSpec(probs *problems) {
 	}
 }
 
-func validateQuality(probs *problems, path string, q QualityObjective) {
+func (d *Descriptor) validateQuality(probs *problems, path string, q QualityObjective, envs map[string]*portEnv) {
 	dim := strings.ToLower(q.Dimension)
 	switch {
 	case q.Dimension == "":
@@ -206,6 +218,125 @@ func validateQuality(probs *problems, path string, q QualityObjective) {
 	case !(*t >= 0 && *t <= 1):
 		probs.add(path+".threshold", "must be a number between 0 and 1, got %v", *t)
 	}
+	d.validatePortObjective(probs, path, q, dim, envs)
+}
+
+// portDimensions are the dimensions measured on a port's records.
+var portDimensions = []string{"completeness", "validity", "uniqueness", "volume"}
+
+// validatePortObjective checks the port, column, rule and window of an
+// objective: a column or rule must be a field of, or compile against, the
+// port's schema (checked only when that schema is valid).
+func (d *Descriptor) validatePortObjective(probs *problems, path string, q QualityObjective, dim string, envs map[string]*portEnv) {
+	if q.Port == "" {
+		for _, f := range []struct{ name, value string }{{"column", q.Column}, {"rule", q.Rule}, {"window", q.Window}} {
+			if f.value != "" {
+				probs.add(path+"."+f.name, "is measured on a port: set port too")
+			}
+		}
+		return
+	}
+	env, portOK := envs[q.Port]
+	if _, ok := d.Port(q.Port); !ok {
+		probs.add(path+".port", "no output port named %s", quote(q.Port))
+	} else if slices.Contains(dimensions, dim) && !slices.Contains(portDimensions, dim) {
+		probs.add(path+".port", "a %s objective is not measured on a port: port objectives are completeness, validity, uniqueness and volume, and freshness comes from spec.sla.freshness", dim)
+	}
+	wantColumn := dim == "completeness" || dim == "uniqueness"
+	switch {
+	case wantColumn && q.Column == "":
+		probs.add(path+".column", "%s: the field of port %s whose %s is measured", msgRequired, quote(q.Port), dim)
+	case !wantColumn && q.Column != "" && slices.Contains(dimensions, dim):
+		probs.add(path+".column", "only completeness and uniqueness objectives take a column")
+	case q.Column != "" && portOK && env.rec != nil && !env.fields[q.Column]:
+		probs.add(path+".column", "%s is not a field of port %s (fields: %s)", quote(q.Column), quote(q.Port), strings.Join(env.names, ", "))
+	}
+	switch {
+	case dim == "validity" && q.Rule == "":
+		probs.add(path+".rule", "%s: a CEL expression over the records of port %s that valid records satisfy", msgRequired, quote(q.Port))
+	case dim != "validity" && q.Rule != "" && slices.Contains(dimensions, dim):
+		probs.add(path+".rule", "only validity objectives take a rule")
+	case q.Rule != "" && portOK && env.env != nil:
+		if _, err := env.env.Compile(q.Rule); err != nil {
+			probs.add(path+".rule", "%v", err)
+		}
+	}
+	if q.Window != "" {
+		if w, err := ParseDuration(q.Window); err != nil || w <= 0 || w > MaxWindow {
+			probs.add(path+".window", "must be a positive duration of at most 7d such as \"5m\", \"1h\" or \"1d\", got %s", quote(q.Window))
+		}
+	}
+}
+
+// portEnv is what rules and columns are checked against: a port's schema,
+// its top-level fields and its rule environment (nil where the schema is
+// not valid).
+type portEnv struct {
+	rec    *avro.RecordSchema
+	fields map[string]bool
+	names  []string
+	env    *events.RuleEnv
+}
+
+// ruleEnvs returns the portEnv of every port, by name (the first port of a
+// name).
+func (d *Descriptor) ruleEnvs() map[string]*portEnv {
+	envs := map[string]*portEnv{}
+	for _, p := range d.Spec.OutputPorts {
+		if _, dup := envs[p.Name]; dup {
+			continue
+		}
+		pe := &portEnv{}
+		envs[p.Name] = pe
+		if p.schemaFile == "" && !isInlineSchema(p.Schema) {
+			continue
+		}
+		rec, err := p.AvroSchema()
+		if err != nil {
+			continue
+		}
+		pe.rec, pe.fields = rec, map[string]bool{}
+		for _, f := range rec.Fields() {
+			pe.fields[f.Name()] = true
+			pe.names = append(pe.names, f.Name())
+		}
+		pe.env, _ = events.NewRuleEnv(rec)
+	}
+	return envs
+}
+
+// ruleNameRE is a contract rule's name.
+var ruleNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+// onFailures are what a contract rule may do to a record that breaks it.
+var onFailures = []string{"reject", "dlq"}
+
+// validateRules checks a port's contract rules.
+func validateRules(probs *problems, base string, rules []ContractRule, env *portEnv) {
+	seen := make(map[string]bool, len(rules))
+	for j, r := range rules {
+		path := indexPath(base+".rules", j)
+		switch {
+		case r.Name == "":
+			probs.add(path+".name", msgRequired)
+		case !ruleNameRE.MatchString(r.Name):
+			probs.add(path+".name", "must be lowercase letters, digits, '_' or '-' (at most 63 characters, starting with a letter), got %s", quote(r.Name))
+		case seen[r.Name]:
+			probs.add(path+".name", "duplicate rule name %s", quote(r.Name))
+		}
+		seen[r.Name] = true
+		switch {
+		case strings.TrimSpace(r.Rule) == "":
+			probs.add(path+".rule", "%s: a CEL expression over the record that must be true", msgRequired)
+		case env != nil && env.env != nil:
+			if _, err := env.env.Compile(r.Rule); err != nil {
+				probs.add(path+".rule", "%v", err)
+			}
+		}
+		if !slices.Contains(onFailures, strings.ToLower(r.OnFailure)) {
+			probs.add(path+".onFailure", "must be one of %s, got %s", strings.Join(onFailures, ", "), quote(r.OnFailure))
+		}
+	}
 }
 
 // maxVolume is the largest volume threshold: the largest float64, so that
@@ -214,7 +345,7 @@ const maxVolume = 1.7976931348623157e308
 
 // validatePorts checks the output ports. It returns the top-level fields of
 // all port schemas, and whether every port schema is valid.
-func (d *Descriptor) validatePorts(probs *problems) (map[string]bool, bool) {
+func (d *Descriptor) validatePorts(probs *problems, envs map[string]*portEnv) (map[string]bool, bool) {
 	ports := d.Spec.OutputPorts
 	if len(ports) == 0 {
 		probs.add("spec.outputPorts", "must have at least one output port")
@@ -236,9 +367,15 @@ func (d *Descriptor) validatePorts(probs *problems) (map[string]bool, bool) {
 		if !strings.EqualFold(p.Format, DefaultFormat) {
 			probs.add(base+".format", "unsupported format %s: only %q is supported", quote(p.Format), DefaultFormat)
 		}
-		if !validatePortSchema(probs, base+".schema", p, fields) {
+		ok := validatePortSchema(probs, base+".schema", p, fields)
+		if !ok {
 			schemasOK = false
 		}
+		env := envs[p.Name]
+		if !ok || slices.IndexFunc(ports, func(o OutputPort) bool { return o.Name == p.Name }) != i {
+			env = nil // a duplicate name's schema is not the one envs holds
+		}
+		validateRules(probs, base, p.Rules, env)
 	}
 	return fields, schemasOK
 }

@@ -38,7 +38,7 @@ var badCases = []struct {
 		`metadata.team: unknown field; expected one of description, documentationUrl, domain, labels, name, owner, tags; ` +
 		`spec.retentiondays: unknown field (did you mean "retentionDays"?); ` +
 		`spec.sla.fresness: unknown field (did you mean "freshness"?); ` +
-		`spec.outputPorts[0].replicas: unknown field; expected one of format, name, partitions, schema`},
+		`spec.outputPorts[0].replicas: unknown field; expected one of format, name, partitions, rules, schema`},
 	{"wrong-types.yaml", "metadata.owner", `metadata.owner: expected a string, got a list; ` +
 		`metadata.tags: expected a list, got string "customer"; ` +
 		`metadata.labels.tier: expected a string, got a mapping; ` +
@@ -79,7 +79,29 @@ var badCases = []struct {
 		`spec.quality[2].dimension: must be one of completeness, freshness, accuracy, validity, uniqueness, volume, got "speed"; ` +
 		`spec.quality[2].operator: must be one of >=, >, <=, <, ==, got "=>"; ` +
 		`spec.quality[3].threshold: must be a number greater than or equal to 0, got -1; ` +
-		`spec.quality[5].dimension: is required; spec.quality[5].operator: is required; spec.quality[5].threshold: is required`},
+		`spec.quality[5].dimension: is required; spec.quality[5].threshold: is required`},
+	{"quality-ports.yaml", "spec.quality[0].column", `spec.quality[0].column: "emial" is not a field of port "orders" (fields: order_id, email, amount, currency); ` +
+		`spec.quality[1].port: no output port named "ordres"; ` +
+		`spec.quality[2].column: is required: the field of port "orders" whose uniqueness is measured; ` +
+		`spec.quality[3].rule: 1:1: undeclared reference to 'amout' (did you mean 'amount'?); ` +
+		`spec.quality[4].rule: is required: a CEL expression over the records of port "orders" that valid records satisfy; ` +
+		`spec.quality[5].rule: 1:1: must be a bool expression, this one is double; ` +
+		`spec.quality[6].column: only completeness and uniqueness objectives take a column; ` +
+		`spec.quality[6].rule: only validity objectives take a rule; ` +
+		`spec.quality[6].window: must be a positive duration of at most 7d such as "5m", "1h" or "1d", got "0s"; ` +
+		`spec.quality[7].port: a freshness objective is not measured on a port: port objectives are completeness, validity, uniqueness and volume, and freshness comes from spec.sla.freshness; ` +
+		`spec.quality[8].column: is measured on a port: set port too; ` +
+		`spec.quality[8].window: is measured on a port: set port too; ` +
+		`spec.quality[9].window: must be a positive duration of at most 7d such as "5m", "1h" or "1d", got "8d"`},
+	{"rules.yaml", "spec.outputPorts[0].rules[1].name", `spec.outputPorts[0].rules[1].name: must be lowercase letters, digits, '_' or '-' (at most 63 characters, starting with a letter), got "Positive Amount"; ` +
+		`spec.outputPorts[0].rules[1].rule: 2:19: found no matching overload for '_==_' applied to '(int, string)'; ` +
+		`spec.outputPorts[0].rules[1].onFailure: must be one of reject, dlq, got "drop"; ` +
+		`spec.outputPorts[0].rules[2].name: duplicate rule name "positive"; ` +
+		`spec.outputPorts[0].rules[2].rule: 1:25: undeclared reference to 'emial' (did you mean 'email'?); ` +
+		`spec.outputPorts[0].rules[3].name: is required; ` +
+		`spec.outputPorts[0].rules[3].rule: is required: a CEL expression over the record that must be true; ` +
+		// The rules of a port whose schema is broken are not compiled.
+		`spec.outputPorts[1].schema: invalid Avro schema: avro: unknown type: strnig`},
 	{"no-ports.yaml", "spec.outputPorts", "spec.outputPorts: must have at least one output port"},
 	{"ports.yaml", "spec.outputPorts[1].name", `spec.outputPorts[1].name: must be a lowercase DNS label (a letter, then letters, digits or '-', at most 63 characters, not ending in '-'), got "Orders_v2"; ` +
 		`spec.outputPorts[1].partitions: must be between 1 and 1000, got 0; ` +
