@@ -42,6 +42,7 @@
 #   MESH_CLUSTER_DIR [/tmp/meshbone-cluster] (node I in node-I; wiped by cluster start)
 #   MESH_CLUSTER_PORT [19592] (node I: PLAINTEXT PORT+10(I-1), controller +1, SASL_PLAINTEXT +2)
 #   MESH_CLUSTER_HEAP [-Xms128m -Xmx384m] per node
+#   MESH_CLUSTER_RESTART_TIMEOUT [300] seconds (a node killed with kill -9 recovers its logs first)
 set -euo pipefail
 
 # 4.3.1 is the newest 4.x whose whole artifact set is on Central (4.4.0 has no
@@ -446,6 +447,7 @@ cluster_kill() {
 
 cluster_restart() {
   use_node "$1"
+  START_TIMEOUT=${MESH_CLUSTER_RESTART_TIMEOUT:-300}
   alive && die "node $1 is running"
   port_open "$PORT" && die "something else listens on $ADDR"
   launch

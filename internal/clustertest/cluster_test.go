@@ -58,6 +58,9 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatalf("the mesh topics got replication factor %d, want 3: the cluster lists fewer than 3 brokers", env.Spec.ReplicationFactor)
 	}
 	c := &cluster{t: t, env: env, script: script, down: map[int32]bool{}}
+	// The test's topics go when it ends (runs last: after the nodes are
+	// back), so that a node killed later has fewer logs to recover.
+	t.Cleanup(c.deleteTopics)
 	// Whatever happens to the test, the next one gets every node back.
 	t.Cleanup(func() {
 		c.mu.Lock()
@@ -76,7 +79,7 @@ func newCluster(t *testing.T) *cluster {
 // run runs the cluster script with args, bounded in time.
 func (c *cluster) run(args ...string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, c.script, args...).CombinedOutput()
 	if err != nil {
@@ -101,6 +104,33 @@ func (c *cluster) restart(id int32) {
 	c.mu.Lock()
 	delete(c.down, id)
 	c.mu.Unlock()
+}
+
+// deleteTopics deletes every topic of the test's prefix.
+func (c *cluster) deleteTopics() {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.env.Brokers...))
+	if err != nil {
+		c.t.Logf("delete the test's topics: %v", err)
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	td, err := adm.ListTopics(ctx)
+	if err != nil {
+		c.t.Logf("delete the test's topics: %v", err)
+		return
+	}
+	var mine []string
+	for _, name := range td.Names() {
+		if strings.HasPrefix(name, c.env.Prefix) {
+			mine = append(mine, name)
+		}
+	}
+	if _, err := adm.DeleteTopics(ctx, mine...); err != nil {
+		c.t.Logf("delete the test's topics: %v", err)
+	}
 }
 
 // leaderOfMost returns the broker that leads the most partitions of topics
