@@ -12,7 +12,7 @@
 //	kind: Policy
 //	metadata: {id: encryption-at-rest, scope: global, severity: critical}
 //	spec:
-//	  on: [lifecycle]                                 # lifecycle, quality, freshness
+//	  on: [lifecycle]                                 # lifecycle, quality, freshness, access
 //	  when: product.sensitivity != "PUBLIC"            # optional, must be bool
 //	  require: product.security.encryption_at_rest    # must be bool; false = violation
 //	  message: "${product.id} holds ${product.sensitivity} data unencrypted"
@@ -62,6 +62,14 @@
 //	                           event.upstream_*) judges the product again
 //	                           whenever one of its inputs changes.
 //	now       timestamp        the time of the evaluation
+//	access    policy.Access    for the access trigger, the request judged:
+//	                           agreement_id, product_id, ports,
+//	                           consumer_type (TEAM, APPLICATION,
+//	                           DATA_PRODUCT), consumer_id, consumer_domain,
+//	                           principal, group_prefix, purpose,
+//	                           requested_by, requester_domain, valid_from,
+//	                           valid_until (zero: until revoked); event.kind
+//	                           is "access", event.type REQUESTED
 //
 // Functions beyond standard CEL and its strings extension (join, split, ...):
 //

@@ -141,6 +141,24 @@ type Upstream struct {
 	Status string `cel:"status"`
 }
 
+// Access is an access request as policies see it (variable access; zero
+// for other triggers).
+type Access struct {
+	AgreementID     string    `cel:"agreement_id"`
+	ProductID       string    `cel:"product_id"`
+	Ports           []string  `cel:"ports"`
+	ConsumerType    string    `cel:"consumer_type"` // TEAM, APPLICATION, DATA_PRODUCT
+	ConsumerID      string    `cel:"consumer_id"`
+	ConsumerDomain  string    `cel:"consumer_domain"`
+	Principal       string    `cel:"principal"`
+	GroupPrefix     string    `cel:"group_prefix"`
+	Purpose         string    `cel:"purpose"`
+	RequestedBy     string    `cel:"requested_by"`
+	RequesterDomain string    `cel:"requester_domain"` // "" for governance
+	ValidFrom       time.Time `cel:"valid_from"`
+	ValidUntil      time.Time `cel:"valid_until"` // zero: until revoked
+}
+
 // Upstream statuses.
 const (
 	StatusActive     = "ACTIVE"
@@ -156,6 +174,7 @@ const (
 	VarQuality  = "quality"
 	VarUpstream = "upstream"
 	VarNow      = "now"
+	VarAccess   = "access"
 )
 
 var (
@@ -180,7 +199,7 @@ func newEnv() (*cel.Env, error) {
 	checkT, sloT := celType(QualityCheck{}), celType(QualitySLO{})
 	return cel.NewEnv(
 		ext.NativeTypes(ext.ParseStructTags(true),
-			reflect.TypeOf(Product{}), reflect.TypeOf(Event{}), reflect.TypeOf(Quality{}), reflect.TypeOf(Upstream{})),
+			reflect.TypeOf(Product{}), reflect.TypeOf(Event{}), reflect.TypeOf(Quality{}), reflect.TypeOf(Upstream{}), reflect.TypeOf(Access{})),
 		ext.Strings(),
 		cel.OptionalTypes(),
 		cel.Variable(VarProduct, celType(Product{})),
@@ -188,6 +207,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(VarQuality, celType(Quality{})),
 		cel.Variable(VarUpstream, cel.ListType(celType(Upstream{}))),
 		cel.Variable(VarNow, cel.TimestampType),
+		cel.Variable(VarAccess, celType(Access{})),
 		cel.Function("meets_slos",
 			cel.Overload("meets_slos_check_list", []*cel.Type{checkT, cel.ListType(sloT)}, cel.BoolType,
 				cel.BinaryBinding(func(c, l ref.Val) ref.Val {

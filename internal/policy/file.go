@@ -29,6 +29,11 @@ const (
 	TriggerQuality Trigger = "quality"
 	// TriggerFreshness judges every known product on the governor's timer.
 	TriggerFreshness Trigger = "freshness"
+	// TriggerAccess judges each access request the registrar receives: a
+	// request is approved by rule when a global access policy passes and
+	// none fails (so a domain's own access policies can only hold more
+	// requests for their owner, never approve one).
+	TriggerAccess Trigger = "access"
 	// TriggerUpstream judges a product again when one of its inputs
 	// changes (registered, updated, deprecated, retired), with the
 	// lifecycle policies that read its inputs (ReadsUpstream). It is not
@@ -38,7 +43,7 @@ const (
 )
 
 // Triggers lists every trigger.
-var Triggers = []Trigger{TriggerLifecycle, TriggerQuality, TriggerFreshness}
+var Triggers = []Trigger{TriggerLifecycle, TriggerQuality, TriggerFreshness, TriggerAccess}
 
 // maxFileSize bounds a policy file.
 const maxFileSize = 1 << 20
@@ -255,11 +260,11 @@ func (d *decoder) check(top, meta, spec *yaml.Node) {
 		return
 	}
 	if len(doc.On) == 0 {
-		d.fail(lineOr(line("spec.on"), spec), "spec.on", "must name at least one of lifecycle, quality, freshness")
+		d.fail(lineOr(line("spec.on"), spec), "spec.on", "must name at least one of lifecycle, quality, freshness, access")
 	}
 	for i, t := range doc.On {
 		if !slices.Contains(Triggers, Trigger(t)) {
-			d.fail(line("spec.on"), fmt.Sprintf("spec.on[%d]", i), "%q is not one of lifecycle, quality, freshness", t)
+			d.fail(line("spec.on"), fmt.Sprintf("spec.on[%d]", i), "%q is not one of lifecycle, quality, freshness, access", t)
 		}
 	}
 	if strings.TrimSpace(doc.Require) == "" {

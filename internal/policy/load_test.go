@@ -15,7 +15,7 @@ func TestLoadDefaultPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load the default policies: %v", err)
 	}
-	want := []string{"audit-logging", "data-lineage", "deprecation", "encryption-at-rest", "freshness", "ownership",
+	want := []string{"access-approval", "audit-logging", "data-lineage", "deprecation", "encryption-at-rest", "freshness", "ownership",
 		"pii-masking", "quality-slo", "retention-policy", "upstream-deprecation", "campaign-attribution", "orders-retention"}
 	var got []string
 	for _, p := range s.Policies() {
@@ -64,7 +64,7 @@ func TestBadPolicies(t *testing.T) {
 		"syntax.yaml":           `testdata/bad/syntax.yaml:6: policy "syntax": spec.require: 1:25: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}`,
 		"bad-placeholder.yaml":  `testdata/bad/bad-placeholder.yaml:7: policy "bad-placeholder": spec.message: 1:8: undefined field 'nme'`,
 		"unknown-field.yaml":    `testdata/bad/unknown-field.yaml:6: policy "unknown-field": spec.requre: unknown field (did you mean "require"?) (known: on, when, require, message)` + "\n" + `testdata/bad/unknown-field.yaml:5: policy "unknown-field": spec.require: is required (a CEL expression that must be true)`,
-		"bad-enums.yaml":        `testdata/bad/bad-enums.yaml:3: policy "Bad_ID": metadata.id: "Bad_ID" is not lower-case letters, digits and dashes (at most 63)` + "\n" + `testdata/bad/bad-enums.yaml:3: policy "Bad_ID": metadata.severity: "fatal" is not info, warning or critical` + "\n" + `testdata/bad/bad-enums.yaml:5: policy "Bad_ID": spec.on[1]: "audit" is not one of lifecycle, quality, freshness`,
+		"bad-enums.yaml":        `testdata/bad/bad-enums.yaml:3: policy "Bad_ID": metadata.id: "Bad_ID" is not lower-case letters, digits and dashes (at most 63)` + "\n" + `testdata/bad/bad-enums.yaml:3: policy "Bad_ID": metadata.severity: "fatal" is not info, warning or critical` + "\n" + `testdata/bad/bad-enums.yaml:5: policy "Bad_ID": spec.on[1]: "audit" is not one of lifecycle, quality, freshness, access`,
 		"duplicate-key.yaml":    `testdata/bad/duplicate-key.yaml:7: policy "dup": spec.require: duplicate key`,
 		"header.yaml":           `testdata/bad/header.yaml:1: policy "header": apiVersion: is "meshbone/v2", want "meshbone/v1"` + "\n" + `testdata/bad/header.yaml:2: policy "header": kind: is "DataProduct", want "Policy"`,
 		"garbage.yaml":          `testdata/bad/garbage.yaml: line 1: did not find expected ',' or ']'`,

@@ -33,6 +33,8 @@ type Input struct {
 	// judges again (event.type).
 	UpstreamID, UpstreamChange, LifecycleType string
 	Now                                       time.Time
+	// Access is the request judged by TriggerAccess; nil for the others.
+	Access *Access
 }
 
 // Vars is the CEL activation of one event, built once and shared by every
@@ -49,7 +51,7 @@ type Vars struct {
 // activation resolves the CEL variables of one event to values adapted
 // once, not at every reference of every policy.
 type activation struct {
-	product, event, quality, upstream, now ref.Val
+	product, event, quality, upstream, now, access ref.Val
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -64,6 +66,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.upstream, true
 	case VarNow:
 		return a.now, true
+	case VarAccess:
+		return a.access, true
 	}
 	return nil, false
 }
@@ -139,6 +143,10 @@ func NewVars(in Input) *Vars {
 	if up == nil {
 		up = []Upstream{}
 	}
+	if in.Access != nil { // a request: event.type REQUESTED, its actor the requester
+		ev.Type = "REQUESTED"
+		ev.Actor = in.Access.RequestedBy
+	}
 	domain := p.Domain
 	if domain == "" {
 		domain = ev.ProductDomain
@@ -151,6 +159,10 @@ func NewVars(in Input) *Vars {
 		quality:  noQuality,
 		upstream: noUpstream,
 		now:      types.Timestamp{Time: in.Now},
+		access:   noAccess,
+	}
+	if in.Access != nil {
+		v.act.access = a.NativeToValue(in.Access)
 	}
 	if p.self == nil {
 		v.act.product = a.NativeToValue(p)
@@ -170,6 +182,7 @@ var (
 	celAdapter  types.Adapter
 	noUpstream  ref.Val // the empty upstream list
 	noQuality   ref.Val // the quality of events of other kinds
+	noAccess    ref.Val // the access request of events of other kinds
 )
 
 // adapter is the CEL environment's type adapter.
@@ -182,6 +195,7 @@ func adapter() types.Adapter {
 		celAdapter = env.CELTypeAdapter()
 		noUpstream = celAdapter.NativeToValue([]Upstream{})
 		noQuality = celAdapter.NativeToValue(&Quality{Checks: []QualityCheck{}})
+		noAccess = celAdapter.NativeToValue(&Access{Ports: []string{}})
 	})
 	return celAdapter
 }
