@@ -26,11 +26,12 @@ const (
 // producer and consumer options embed it; here each constructor takes its
 // own set, so the shared one is the interface that embeds the two.)
 
-// Opt is an option of every constructor: NewPublisher, NewSubscriber and
-// NewPortReader.
+// Opt is an option of every constructor: NewPublisher, NewSubscriber,
+// NewPortReader and NewPortWriter.
 type Opt interface {
 	PublisherOpt
 	SubscriberOpt
+	PortWriterOpt
 }
 
 // PublisherOpt is an option of NewPublisher: an Opt, KafkaClient, Domain or

@@ -58,13 +58,15 @@ func (d *PortDecoder) Decode(ctx context.Context, value []byte) (int, map[string
 
 // PortRecord is one decoded record of a product port topic.
 type PortRecord struct {
-	Topic     string         `json:"topic"`
-	Partition int32          `json:"partition"`
-	Offset    int64          `json:"offset"`
-	Timestamp time.Time      `json:"timestamp"`
-	Key       string         `json:"key,omitempty"`
-	SchemaID  int            `json:"schema_id"`
-	Value     map[string]any `json:"value"`
+	Topic     string    `json:"topic"`
+	Partition int32     `json:"partition"`
+	Offset    int64     `json:"offset"`
+	Timestamp time.Time `json:"timestamp"`
+	Key       string    `json:"key,omitempty"`
+	SchemaID  int       `json:"schema_id"`
+	// Run is the producing run a PortWriter named (HeaderRun), if any.
+	Run   string         `json:"run,omitempty"`
+	Value map[string]any `json:"value"`
 }
 
 // JSON renders the record as one line of JSON.
@@ -134,7 +136,8 @@ func (p *PortReader) Run(ctx context.Context, fn func(PortRecord) error, onBad f
 				}
 				continue
 			}
-			if err := fn(PortRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: string(r.Key), SchemaID: id, Value: v}); err != nil {
+			run, _ := GetHeader(r, HeaderRun)
+			if err := fn(PortRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: string(r.Key), SchemaID: id, Run: run, Value: v}); err != nil {
 				return err
 			}
 		}
