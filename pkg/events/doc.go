@@ -10,6 +10,13 @@
 //	defer pub.Close()
 //	err = pub.Publish(ctx, &events.QualityEvent{EventID: ..., ProductID: "sales.customer-orders", ...})
 //
+// Options follow franz-go's style, one function each whose doc names its
+// default. NewPublisher takes PublisherOpts and NewSubscriber (and
+// NewPortReader) SubscriberOpts; the options all of them take, such as
+// SeedBrokers and RegistryURLs, are Opts, which are both. An option of the
+// Publisher given to a Subscriber, or the other way round, does not compile.
+// A Publisher or Subscriber used after its Close returns ErrClosed.
+//
 // Every record is written in the Confluent wire format (magic byte 0, a
 // four-byte schema id, the Avro body), keyed by product id so that everything
 // about one product stays ordered, and carries CloudEvents Kafka binary-mode
