@@ -58,9 +58,14 @@ test-ui:
 bench:
 	$(KAFKA) run -- $(GO) run ./internal/bench
 
-## fuzz: run the descriptor parser fuzzer for a minute
+## fuzz: run each fuzz target for FUZZTIME: the descriptor parser, the record decoder, the policy loader, the search query path
+FUZZTIME ?= 60s
+FUZZ_TARGETS := FuzzParse:./pkg/product FuzzDecode:./pkg/events FuzzLoadFiles:./internal/policy FuzzSearch:./internal/store
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./pkg/product
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "=== $${t%%:*} ($${t#*:}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
 
 ## up / down: the docker-compose stack on real Kafka (needs a Docker engine; not run on the CI machine, which has none)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
