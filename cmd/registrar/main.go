@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -32,9 +31,7 @@ func run(args []string) int {
 	opts.Kafka.RegisterFlags(fs)
 	fs.StringVar(&opts.Listen, "listen", opts.Listen, "HTTP listen address of the API, /healthz, /readyz and /metrics")
 	fs.StringVar(&opts.TokenFile, "token-file", opts.TokenFile, "YAML file of hashed bearer tokens (required)")
-	fs.Var(sizedInt[int32]{&opts.Partitions}, "partitions", "partitions of the mesh topics created at start")
-	fs.Var(sizedInt[int16]{&opts.ReplicationFactor}, "replication-factor", "replication factor of the mesh and product topics")
-	fs.IntVar(&opts.MinInsyncReplicas, "min-insync-replicas", opts.MinInsyncReplicas, "min.insync.replicas of the mesh and product topics")
+	opts.Topics.RegisterFlags(fs, "mesh and product topics")
 	fs.Int64Var(&opts.MaxBodyBytes, "max-body-bytes", opts.MaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&opts.WriteTimeout, "write-timeout", opts.WriteTimeout, "bound on the Kafka and registry work of one write request")
 	fs.StringVar(&opts.AdvertiseURL, "advertise-url", opts.AdvertiseURL, "base URL the other registrars forward writes to while this one is the writer (default: the listen address)")
@@ -67,27 +64,4 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// sizedInt is a flag of the integer types Kafka's topic settings have: a
-// number that does not fit is a bad flag value, as "abc" is for an int flag.
-type sizedInt[T int16 | int32] struct{ p *T }
-
-func (v sizedInt[T]) String() string {
-	if v.p == nil {
-		return "0"
-	}
-	return strconv.Itoa(int(*v.p))
-}
-
-func (v sizedInt[T]) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, 64)
-	switch {
-	case errors.Is(err, strconv.ErrRange) || err == nil && int64(T(n)) != n:
-		return errors.New("value out of range")
-	case err != nil:
-		return errors.New("parse error")
-	}
-	*v.p = T(n)
-	return nil
 }

@@ -105,7 +105,7 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 	ropts.Kafka = kafkaConfig(env)
 	ropts.Listen = "127.0.0.1:0"
 	ropts.TokenFile = tokens
-	ropts.Partitions, ropts.ReplicationFactor, ropts.MinInsyncReplicas = env.Spec.Partitions, env.Spec.ReplicationFactor, env.Spec.MinInsyncReplicas
+	ropts.Topics = env.Spec
 	regLog, regLogs := newLogger()
 	reg, err := registrar.New(ropts, regLog)
 	if err != nil {

@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/policy"
 )
 
 // Defaults of Options; their names mirror the flags of cmd/registrar.
 const (
-	DefaultListen            = ":8090"
-	DefaultPartitions        = kafka.DefaultPartitions
-	DefaultReplicationFactor = kafka.DefaultReplicationFactor
-	DefaultMinInsyncReplicas = kafka.DefaultMinInsyncReplicas
-	DefaultMaxBodyBytes      = 1 << 20
-	DefaultWriteTimeout      = 30 * time.Second
-	DefaultLeaseTimeout      = 10 * time.Second
+	DefaultListen       = ":8090"
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultWriteTimeout = 30 * time.Second
+	DefaultLeaseTimeout = 10 * time.Second
 )
 
 // Options configures a Service.
@@ -30,12 +28,12 @@ type Options struct {
 	// TokenFile is the YAML file of hashed bearer tokens (see TokenFile);
 	// required.
 	TokenFile string
-	// Partitions, ReplicationFactor and MinInsyncReplicas shape the mesh
-	// topics created at start; ReplicationFactor and MinInsyncReplicas also
-	// apply to the product topics (whose partitions come from descriptors).
-	Partitions        int32
-	ReplicationFactor int16
-	MinInsyncReplicas int
+	// Topics shapes the topics the registrar creates: the mesh topics at
+	// start with its Partitions, and every topic (mesh, product, lease)
+	// with its ReplicationFactor and MinInsyncReplicas (-1 and 0: the
+	// broker's defaults); a product topic's partitions come from its
+	// descriptor.
+	Topics kafka.TopicSpec
 	// MaxBodyBytes bounds a request body; a larger one is answered 413.
 	MaxBodyBytes int64
 	// WriteTimeout bounds the Kafka and registry work of one write request.
@@ -48,20 +46,22 @@ type Options struct {
 	// a writer that died without leaving keeps the lease (the broker's
 	// group.min.session.timeout.ms, 6s by default, is the floor).
 	LeaseTimeout time.Duration
+	// AccessPolicies are the policy directories whose access policies
+	// (on: [access]) decide which access requests are approved by rule;
+	// none: the built-in copy of policies/global/access-approval.yaml.
+	AccessPolicies policy.Dirs
 }
 
 // DefaultOptions returns Options with every default set, for a single-broker
 // cluster on localhost. TokenFile is still to be set.
 func DefaultOptions() Options {
 	return Options{
-		Kafka:             kafka.DefaultConfig(),
-		Listen:            DefaultListen,
-		Partitions:        DefaultPartitions,
-		ReplicationFactor: DefaultReplicationFactor,
-		MinInsyncReplicas: DefaultMinInsyncReplicas,
-		MaxBodyBytes:      DefaultMaxBodyBytes,
-		WriteTimeout:      DefaultWriteTimeout,
-		LeaseTimeout:      DefaultLeaseTimeout,
+		Kafka:        kafka.DefaultConfig(),
+		Listen:       DefaultListen,
+		Topics:       kafka.DefaultTopicSpec,
+		MaxBodyBytes: DefaultMaxBodyBytes,
+		WriteTimeout: DefaultWriteTimeout,
+		LeaseTimeout: DefaultLeaseTimeout,
 	}
 }
 
@@ -71,14 +71,11 @@ func (o Options) withDefaults() Options {
 	if o.Listen == "" {
 		o.Listen = d.Listen
 	}
-	if o.Partitions == 0 {
-		o.Partitions = d.Partitions
+	if o.Topics.Partitions == 0 {
+		o.Topics.Partitions = d.Topics.Partitions
 	}
-	if o.ReplicationFactor == 0 {
-		o.ReplicationFactor = d.ReplicationFactor
-	}
-	if o.MinInsyncReplicas == 0 {
-		o.MinInsyncReplicas = d.MinInsyncReplicas
+	if o.Topics.ReplicationFactor == 0 {
+		o.Topics.ReplicationFactor = d.Topics.ReplicationFactor
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = d.MaxBodyBytes
@@ -92,13 +89,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// topicSpec is how the registrar creates topics: the mesh topics with
-// Partitions, every topic with ReplicationFactor and MinInsyncReplicas (-1
-// and 0: the broker's defaults).
-func (o Options) topicSpec() kafka.TopicSpec {
-	return kafka.TopicSpec{Partitions: o.Partitions, ReplicationFactor: o.ReplicationFactor, MinInsyncReplicas: o.MinInsyncReplicas}
-}
-
 // Validate reports the first option that cannot work, in the wording the
 // three services share: "<flag>: <value> <what is wrong>", or
 // "<flag>: is required" when it is missing.
@@ -110,7 +100,7 @@ func (o Options) Validate() error {
 	case o.TokenFile == "":
 		return errors.New("token-file: is required")
 	}
-	if err := o.topicSpec().Validate(); err != nil {
+	if err := o.Topics.Validate(); err != nil {
 		return err
 	}
 	switch {
@@ -122,6 +112,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("lease-timeout: %s is below 1s", o.LeaseTimeout)
 	case o.AdvertiseURL != "" && !validBaseURL(o.AdvertiseURL):
 		return fmt.Errorf("advertise-url: %q is not an http(s) URL with a host", o.AdvertiseURL)
+	}
+	if _, err := loadAccessPolicies(o.AccessPolicies); err != nil {
+		return fmt.Errorf("access-policies: %w", err)
 	}
 	return nil
 }

@@ -342,8 +342,8 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		if pl.topicExists {
 			continue
 		}
-		cfg := s.opts.topicSpec().Configs("retention.ms", retention)
-		resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.ReplicationFactor, cfg, pl.topic)
+		cfg := s.opts.Topics.Configs("retention.ms", retention)
+		resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.Topics.ReplicationFactor, cfg, pl.topic)
 		if err == nil {
 			err = resp.Err
 		}

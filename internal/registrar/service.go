@@ -54,6 +54,7 @@ type Service struct {
 	srv     *ops.Server
 	metrics *metrics
 	view    *view
+	access  *accessView // access agreements and policies (access.go)
 
 	locks     [lockStripes]sync.Mutex
 	lineageMu sync.RWMutex // writers R-lock; retire W-locks to see a stable lineage
@@ -280,7 +281,7 @@ func (s *Service) bootstrapAndFollow(ctx context.Context) error {
 // contracts and makes their subjects at least BACKWARD compatible. It is
 // idempotent.
 func (s *Service) bootstrap(ctx context.Context) error {
-	created, err := kafka.EnsureMeshTopics(ctx, s.adm, s.topics, s.opts.topicSpec())
+	created, err := kafka.EnsureMeshTopics(ctx, s.adm, s.topics, s.opts.Topics)
 	if err != nil {
 		return fmt.Errorf("mesh topics: %w", err)
 	}
@@ -303,8 +304,8 @@ func (s *Service) bootstrap(ctx context.Context) error {
 // ensureLeaseTopic creates the private lease topic if it is missing: one
 // partition (the lease), compacted (the latest record per key counts).
 func (s *Service) ensureLeaseTopic(ctx context.Context) error {
-	cfg := s.opts.topicSpec().Configs("cleanup.policy", "compact")
-	resp, err := s.adm.CreateTopic(ctx, 1, s.opts.ReplicationFactor, cfg, s.leaseTopic)
+	cfg := s.opts.Topics.Configs("cleanup.policy", "compact")
+	resp, err := s.adm.CreateTopic(ctx, 1, s.opts.Topics.ReplicationFactor, cfg, s.leaseTopic)
 	if err == nil {
 		err = resp.Err
 	}
