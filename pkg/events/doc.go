@@ -11,10 +11,11 @@
 //	err = pub.Publish(ctx, &events.QualityEvent{EventID: ..., ProductID: "sales.customer-orders", ...})
 //
 // Options follow franz-go's style, one function each whose doc names its
-// default. NewPublisher takes PublisherOpts and NewSubscriber (and
-// NewPortReader) SubscriberOpts; the options all of them take, such as
-// SeedBrokers and RegistryURLs, are Opts, which are both. An option of the
-// Publisher given to a Subscriber, or the other way round, does not compile.
+// default. NewPublisher takes PublisherOpts, NewSubscriber (and
+// NewPortReader) SubscriberOpts and NewPortWriter PortWriterOpts; the
+// options all of them take, such as SeedBrokers and RegistryURLs, are Opts,
+// which are all of these. An option of the Publisher given to a Subscriber,
+// or the other way round, does not compile.
 // A Publisher or Subscriber used after its Close returns ErrClosed.
 //
 // Every record is written in the Confluent wire format (magic byte 0, a

@@ -17,14 +17,15 @@ const (
 	DefaultRetryBackoff = 200 * time.Millisecond
 )
 
-// The options come in three sets, as franz-go's kgo splits its own: options
-// every constructor takes (Opt), options of the Publisher only
-// (PublisherOpt) and options of the Subscriber only (SubscriberOpt). An Opt
-// is both a PublisherOpt and a SubscriberOpt, so a shared option goes to
-// either constructor, while an option of one of them given to the other does
-// not compile. (kgo's NewClient takes the shared interface, so there the
-// producer and consumer options embed it; here each constructor takes its
-// own set, so the shared one is the interface that embeds the two.)
+// The options come in sets, as franz-go's kgo splits its own: options every
+// constructor takes (Opt), options of the Publisher only (PublisherOpt), of
+// the Subscriber only (SubscriberOpt) and of the PortWriter only
+// (PortWriterOpt, in port_options.go). An Opt is each of the others, so a
+// shared option goes to any constructor, while an option of one of them
+// given to another does not compile. (kgo's NewClient takes the shared
+// interface, so there the producer and consumer options embed it; here each
+// constructor takes its own set, so the shared one is the interface that
+// embeds them all.)
 
 // Opt is an option of every constructor: NewPublisher, NewSubscriber,
 // NewPortReader and NewPortWriter.

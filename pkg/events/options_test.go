@@ -21,7 +21,8 @@ var (
 
 // Each option is of the set its constructors take and of no other: an option
 // of the Publisher is no SubscriberOpt, so giving it to NewSubscriber or
-// NewPortReader does not compile, and the other way round.
+// NewPortReader does not compile, and the other way round; only the shared
+// ones go to NewPortWriter too.
 func TestOptionSets(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -48,9 +49,10 @@ func TestOptionSets(t *testing.T) {
 	} {
 		_, pub := tc.opt.(events.PublisherOpt)
 		_, sub := tc.opt.(events.SubscriberOpt)
+		_, writer := tc.opt.(events.PortWriterOpt)
 		_, shared := tc.opt.(events.Opt)
-		if pub != tc.pub || sub != tc.sub || shared != (tc.pub && tc.sub) {
-			t.Errorf("%s: PublisherOpt %t, SubscriberOpt %t, Opt %t; want %t, %t, %t", tc.name, pub, sub, shared, tc.pub, tc.sub, tc.pub && tc.sub)
+		if want := tc.pub && tc.sub; pub != tc.pub || sub != tc.sub || writer != want || shared != want {
+			t.Errorf("%s: PublisherOpt %t, SubscriberOpt %t, PortWriterOpt %t, Opt %t; want %t, %t, %t, %t", tc.name, pub, sub, writer, shared, tc.pub, tc.sub, want, want)
 		}
 	}
 }
