@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
-	"github.com/meshbone/meshbone/internal/policy"
 )
 
 // Defaults of Options; their names mirror the flags of cmd/registrar.
@@ -46,10 +45,6 @@ type Options struct {
 	// a writer that died without leaving keeps the lease (the broker's
 	// group.min.session.timeout.ms, 6s by default, is the floor).
 	LeaseTimeout time.Duration
-	// AccessPolicies are the policy directories whose access policies
-	// (on: [access]) decide which access requests are approved by rule;
-	// none: the built-in copy of policies/global/access-approval.yaml.
-	AccessPolicies policy.Dirs
 }
 
 // DefaultOptions returns Options with every default set, for a single-broker
@@ -112,9 +107,6 @@ func (o Options) Validate() error {
 		return fmt.Errorf("lease-timeout: %s is below 1s", o.LeaseTimeout)
 	case o.AdvertiseURL != "" && !validBaseURL(o.AdvertiseURL):
 		return fmt.Errorf("advertise-url: %q is not an http(s) URL with a host", o.AdvertiseURL)
-	}
-	if _, err := loadAccessPolicies(o.AccessPolicies); err != nil {
-		return fmt.Errorf("access-policies: %w", err)
 	}
 	return nil
 }
