@@ -252,3 +252,107 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 		}
 	}
 }
+
+// startRegistrar runs a registrar on the test's Env (its topics replicated
+// like the Env's) and waits until it is ready.
+func startRegistrar(t *testing.T, c *cluster) (*registrar.Service, *running) {
+	t.Helper()
+	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := registrar.WriteTokenFile(tokens, []registrar.Token{
+		{SHA256: registrar.HashToken(salesToken), Principal: "ada@sales", Domain: "sales", Role: registrar.RoleDomainOwner},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	opts := registrar.DefaultOptions()
+	opts.Kafka = kafkaConfig(c.env)
+	opts.Listen = "127.0.0.1:0"
+	opts.TokenFile = tokens
+	opts.Topics = c.env.Spec
+	log, logs := newLogger()
+	svc, err := registrar.New(opts, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{name: "registrar", logs: logs}
+	r.start(svc.Run)
+	t.Cleanup(func() { r.stop(t) })
+	c.env.Eventually(func() bool {
+		resp, err := http.Get(svc.URL() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "registrar ready")
+	return svc, r
+}
+
+// TestRegistrarRefusedByKafka registers a product while one of the three
+// brokers is dead: its topics, replicated 3, cannot be created, and the
+// request fails without leaving a topic, a schema or a lifecycle event
+// behind; with the broker back, the same request succeeds.
+func TestRegistrarRefusedByKafka(t *testing.T) {
+	c := newCluster(t)
+	env := c.env
+	ctx := context.Background()
+	svc, r := startRegistrar(t, c)
+	defer func() {
+		if t.Failed() {
+			r.dumpLogs(t, 30)
+		}
+	}()
+	products := svc.URL() + "/api/v1/products"
+	topic := env.Prefix + "sales.gamma.events.v1"
+	before := c.endOffsets(env.Topics.Lifecycle)
+
+	victim, _ := c.leaderOfMost(env.Topics.Lifecycle)
+	c.kill(victim)
+	// The controller fences the dead broker after its session timeout;
+	// from then on a topic replicated 3 cannot be placed.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		brokers, err := env.Admin().ListBrokers(ctx)
+		cancel()
+		if err == nil && len(brokers) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster still lists %d brokers a minute after the kill (%v)", len(brokers), err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	a := call(t, http.MethodPost, products, salesToken, []byte(descriptor("gamma")))
+	t.Logf("register with a broker down: %d %s", a.status, bytes.TrimSpace(a.raw))
+	if a.status < 500 {
+		t.Errorf("register sales.gamma with a broker down: %d %s, want a 5xx", a.status, a.raw)
+	}
+	td, err := env.Admin().ListTopics(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := td[topic]; ok && d.Err == nil {
+		t.Errorf("the topic of sales.gamma exists after the refused registration")
+	}
+	if _, err := env.RegistryClient().SchemaByVersion(ctx, events.Subject(topic), -1); err == nil {
+		t.Errorf("the subject of sales.gamma has a version after the refused registration")
+	}
+	c.restart(victim)
+	if now := c.endOffsets(env.Topics.Lifecycle); fmt.Sprint(now) != fmt.Sprint(before) {
+		t.Errorf("the lifecycle topic moved with the refused registration: %v, before %v", now, before)
+	}
+	var b answer
+	for i := 0; i < 20; i++ {
+		b = call(t, http.MethodPost, products, salesToken, []byte(descriptor("gamma")))
+		if b.status < 500 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if b.status != http.StatusCreated {
+		t.Fatalf("register sales.gamma with every broker back: %d %s", b.status, b.raw)
+	}
+	if early, err, _ := r.exitedEarly(); early {
+		t.Errorf("registrar exited: %v", err)
+	}
+}
