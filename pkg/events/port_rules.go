@@ -145,6 +145,7 @@ type Rule struct {
 	Source string
 	prg    cel.Program
 	fields map[string]bool
+	native *nativeRule // nil when the rule has a shape only CEL evaluates
 }
 
 // Compile compiles and type-checks a rule, which must be a bool expression
@@ -168,7 +169,7 @@ func (e *RuleEnv) Compile(rule string) (*Rule, error) {
 	if err != nil {
 		return nil, &RuleCompileError{Issues: []RuleIssue{{Line: 1, Column: 1, Message: err.Error()}}}
 	}
-	return &Rule{Source: rule, prg: prg, fields: e.fields}, nil
+	return &Rule{Source: rule, prg: prg, fields: e.fields, native: compileNative(ast.NativeRep().Expr())}, nil
 }
 
 // Eval evaluates the rule over a record: a map[string]any keyed by the Avro
@@ -178,6 +179,16 @@ func (e *RuleEnv) Compile(rule string) (*Rule, error) {
 // cannot be evaluated on this record (a null where a value is needed, say),
 // which a writer counts as the rule failing.
 func (r *Rule) Eval(record any) (bool, error) {
+	if r.native != nil {
+		if verdict, ok := r.native.evalRecord(record); ok {
+			return verdict, nil
+		}
+	}
+	return r.evalCEL(record)
+}
+
+// evalCEL evaluates the rule with CEL's interpreter.
+func (r *Rule) evalCEL(record any) (bool, error) {
 	var act interpreter.Activation
 	switch v := record.(type) {
 	case map[string]any:

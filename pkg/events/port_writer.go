@@ -347,7 +347,7 @@ const portHeaders = 8
 // portRecord is a record with room for its headers, allocated at once.
 type portRecord struct {
 	r kgo.Record
-	h [portHeaders + 4]kgo.RecordHeader // and the dead-letter ones
+	h [portHeaders]kgo.RecordHeader
 }
 
 // record builds the record of value: the key, the CloudEvents header values
@@ -398,11 +398,12 @@ func (w *PortWriter) record(key string, value any) (*kgo.Record, error) {
 		if err != nil {
 			reason = err.Error()
 		}
-		pr.h[portHeaders] = kgo.RecordHeader{Key: HeaderDLQRule, Value: []byte(rl.Name)}
-		pr.h[portHeaders+1] = kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(fmt.Sprintf("rule %q (%s): %s", rl.Name, rl.Rule, reason))}
-		pr.h[portHeaders+2] = kgo.RecordHeader{Key: HeaderDLQClass, Value: []byte(ClassContractRule)}
-		pr.h[portHeaders+3] = kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(w.topic)}
-		pr.r.Topic, pr.r.Headers = w.dlqTopic, pr.h[:]
+		pr.r.Topic = w.dlqTopic
+		pr.r.Headers = append(pr.h[:portHeaders:portHeaders],
+			kgo.RecordHeader{Key: HeaderDLQRule, Value: []byte(rl.Name)},
+			kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(fmt.Sprintf("rule %q (%s): %s", rl.Name, rl.Rule, reason))},
+			kgo.RecordHeader{Key: HeaderDLQClass, Value: []byte(ClassContractRule)},
+			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(w.topic)})
 		break
 	}
 	return &pr.r, nil
