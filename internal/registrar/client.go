@@ -80,3 +80,71 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, conte
 	api := apiclient.Client{Token: c.Token, HTTP: c.HTTP}
 	return api.Do(ctx, method, strings.TrimRight(c.URL, "/")+path, body, contentType, out)
 }
+
+// RequestAccess asks for access to a product's ports.
+func (c *Client) RequestAccess(ctx context.Context, req AccessRequest) (AccessResult, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return AccessResult{}, err
+	}
+	var res AccessResult
+	err = c.do(ctx, http.MethodPost, RouteAccess, body, "application/json", &res)
+	return res, err
+}
+
+// ListAccess returns the agreements that match f.
+func (c *Client) ListAccess(ctx context.Context, f AccessFilter) ([]Agreement, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"product": f.Product, "principal": f.Principal, "status": string(f.Status)} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	path := RouteAccess
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l AccessList
+	err := c.do(ctx, http.MethodGet, path, nil, "", &l)
+	return l.Agreements, err
+}
+
+// GetAccess returns one agreement.
+func (c *Client) GetAccess(ctx context.Context, id string) (Agreement, error) {
+	var a Agreement
+	err := c.do(ctx, http.MethodGet, RouteAccess+"/"+url.PathEscape(id), nil, "", &a)
+	return a, err
+}
+
+// ExportAccess returns an agreement as an OAAS document.
+func (c *Client) ExportAccess(ctx context.Context, id string) (OAASDocument, error) {
+	var doc OAASDocument
+	err := c.do(ctx, http.MethodGet, RouteAccess+"/"+url.PathEscape(id)+"/oaas?format=json", nil, "", &doc)
+	return doc, err
+}
+
+// ApproveAccess approves a pending request (the owning domain or
+// governance).
+func (c *Client) ApproveAccess(ctx context.Context, id, reason string) (AccessResult, error) {
+	return c.accessDecision(ctx, id, "approve", reason)
+}
+
+// RejectAccess rejects a pending request, saying why.
+func (c *Client) RejectAccess(ctx context.Context, id, reason string) (AccessResult, error) {
+	return c.accessDecision(ctx, id, "reject", reason)
+}
+
+// RevokeAccess revokes an approved agreement, saying why.
+func (c *Client) RevokeAccess(ctx context.Context, id, reason string) (AccessResult, error) {
+	return c.accessDecision(ctx, id, "revoke", reason)
+}
+
+func (c *Client) accessDecision(ctx context.Context, id, verb, reason string) (AccessResult, error) {
+	body, err := json.Marshal(AccessDecision{Reason: reason})
+	if err != nil {
+		return AccessResult{}, err
+	}
+	var res AccessResult
+	err = c.do(ctx, http.MethodPost, RouteAccess+"/"+url.PathEscape(id)+"/"+verb, body, "application/json", &res)
+	return res, err
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/policy"
 )
 
 // Defaults of Options; their names mirror the flags of cmd/registrar.
@@ -45,6 +46,10 @@ type Options struct {
 	// a writer that died without leaving keeps the lease (the broker's
 	// group.min.session.timeout.ms, 6s by default, is the floor).
 	LeaseTimeout time.Duration
+	// AccessPolicies are the policy directories whose access policies
+	// (on: [access]) decide which access requests are approved by rule;
+	// none: the built-in copy of policies/global/access-approval.yaml.
+	AccessPolicies policy.Dirs
 }
 
 // DefaultOptions returns Options with every default set, for a single-broker
@@ -108,5 +113,5 @@ func (o Options) Validate() error {
 	case o.AdvertiseURL != "" && !validBaseURL(o.AdvertiseURL):
 		return fmt.Errorf("advertise-url: %q is not an http(s) URL with a host", o.AdvertiseURL)
 	}
-	return nil
+	return o.validateAccess()
 }

@@ -54,6 +54,7 @@ type Service struct {
 	srv     *ops.Server
 	metrics *metrics
 	view    *view
+	access  *accessView // access agreements and policies (access.go)
 
 	locks     [lockStripes]sync.Mutex
 	lineageMu sync.RWMutex // writers R-lock; retire W-locks to see a stable lineage
