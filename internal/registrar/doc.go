@@ -27,7 +27,7 @@
 //
 // The writer is elected through Kafka: it is the member of the consumer
 // group <prefix>meshbone-registrar-lease assigned partition 0 of the private
-// one-partition topic <prefix>mesh.registrar.lease.v1 (cooperative-sticky,
+// one-partition topic <prefix>_meshbone.registrar.lease.v1 (cooperative-sticky,
 // so instances joining do not move the lease). Its Kafka writes go out in
 // transactions under transactional ids every instance shares, so that a new
 // writer fences the deposed one: from the successor's first InitProducerID

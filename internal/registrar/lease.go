@@ -4,7 +4,7 @@ package registrar
 // prefix) serves reads from its own view, but only one of them writes: the
 // member of the consumer group <prefix>meshbone-registrar-lease that is
 // assigned partition 0 of the one-partition private topic
-// <prefix>mesh.registrar.lease.v1. Its lifecycle events, and the intents and
+// <prefix>_meshbone.registrar.lease.v1. Its lifecycle events, and the intents and
 // writer records it keeps on the lease topic, go out in Kafka transactions
 // under transactional ids shared by every instance,
 // <prefix>meshbone-registrar-writer (and its -intents twin), so that a newly
@@ -37,8 +37,10 @@ import (
 
 // LeaseTopic is the registrar's private topic (after the mesh's topic
 // prefix): one partition, compacted. It is not a mesh contract: its records
-// are JSON (leaseRecord), read by registrars only.
-const LeaseTopic = "mesh.registrar.lease.v1"
+// are JSON (leaseRecord), read by registrars only, and the leading
+// underscore keeps it out of the mesh.* topics clients read as contracts
+// (like the governor's _meshbone.governor.state.v1).
+const LeaseTopic = "_meshbone.registrar.lease.v1"
 
 // The consumer group that elects the writer and the transactional id of the
 // writer, after the mesh's topic prefix: the same for every instance.

@@ -67,7 +67,7 @@ type Service struct {
 	// The single writer (lease.go, forward.go, reconcile.go).
 	instance   string       // this instance's id, random per process
 	kopts      []kgo.Opt    // connection options of every Kafka client
-	leaseTopic string       // <prefix>mesh.registrar.lease.v1
+	leaseTopic string       // <prefix>_meshbone.registrar.lease.v1
 	leaseGroup string       // the election's consumer group
 	txnID      string       // the writer's transactional id, shared
 	advertise  string       // the URL this instance announces as the writer
