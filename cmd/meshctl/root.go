@@ -59,7 +59,7 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 	pf.AddGoFlagSet(kfs)
 
 	root.AddCommand(
-		productCmd(g),
+		productCmd(g), accessCmd(g),
 		violationsCmd(g), complianceCmd(g), policyCmd(g),
 		searchCmd(g), showCmd(g), lineageCmd(g), subscribeCmd(g),
 		devCmd(g), probeCmd(g),
