@@ -35,6 +35,18 @@ func FindProduct(ctx context.Context, productID string, opts ...Opt) (*ProductLi
 	return c.findProduct(ctx, productID)
 }
 
+// FindPort returns the named output port of productID as the product's
+// newest lifecycle event describes it (its topic, for NewPortReader, its
+// schema subject and contract rules), or an error wrapping ErrNoProduct,
+// ErrRetired or ErrNoPort.
+func FindPort(ctx context.Context, productID, port string, opts ...Opt) (OutputPort, error) {
+	ev, err := FindProduct(ctx, productID, opts...)
+	if err != nil {
+		return OutputPort{}, err
+	}
+	return portOf(ev, port)
+}
+
 func (c *cfg) findProduct(ctx context.Context, productID string) (*ProductLifecycleEvent, error) {
 	reg, err := c.registry()
 	if err != nil {

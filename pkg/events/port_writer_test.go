@@ -161,8 +161,13 @@ func TestPortWriterTypedAndGeneric(t *testing.T) {
 		t.Errorf("stats %+v", got)
 	}
 
-	// Read back through a PortReader, decoding with the registry.
-	r, err := events.NewPortReader(w.Topic(), env.EventOpts()[0], env.EventOpts()[1])
+	// Read back through a PortReader on the port FindPort finds, decoding
+	// with the registry.
+	op, err := events.FindPort(ctx, p.ID, "orders", env.EventOpts()...)
+	if err != nil || op.Topic != w.Topic() || len(op.Rules) != 2 {
+		t.Fatalf("FindPort: %+v, %v", op, err)
+	}
+	r, err := events.NewPortReader(op.Topic, env.EventOpts()[0], env.EventOpts()[1])
 	if err != nil {
 		t.Fatal(err)
 	}

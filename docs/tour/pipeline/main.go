@@ -1,7 +1,9 @@
 // Command pipeline is the sales domain's returns pipeline of the README
-// tour: it writes two returns to the product's port topic and reports the
-// quality run over them with pkg/events. The run's completeness check misses
-// its SLO, so the governor raises a violation.
+// tour: it writes two returns to the product's port through a PortWriter
+// (which finds the port's topic and schema, applies the port's contract
+// rules and sets the CloudEvents headers) and reports the quality run over
+// them with a Publisher. The run's completeness check misses its SLO, so
+// the governor raises a violation.
 //
 //	go run ./docs/tour/pipeline
 //
@@ -14,10 +16,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/hamba/avro/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -36,57 +34,51 @@ func env(name, def string) string {
 	return def
 }
 
-const (
-	productID = "sales.order-returns"
-	topic     = "sales.order-returns.returns.v1" // <domain>.<name>.<port>.v<major>
-)
+const productID = "sales.order-returns"
+
+// orderReturn is a record of the product's port "returns", with the Avro
+// field names of docs/tour/schemas/order-return.avsc.
+type orderReturn struct {
+	ReturnID   string    `avro:"return_id"`
+	OrderID    string    `avro:"order_id"`
+	SKU        string    `avro:"sku"`
+	Reason     string    `avro:"reason"`
+	Refund     float64   `avro:"refund"`
+	ReturnedAt time.Time `avro:"returned_at"`
+}
 
 func run(ctx context.Context) error {
-	brokers, registry := env("MESHBONE_KAFKA_BROKERS", "127.0.0.1:9092"), env("MESHBONE_REGISTRY_URL", "http://127.0.0.1:8081")
-
-	// 1. The data: records in the schema the registrar registered for the port.
-	reg, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		return err
+	mesh := []events.Opt{
+		events.SeedBrokers(env("MESHBONE_KAFKA_BROKERS", "127.0.0.1:9092")),
+		events.RegistryURLs(env("MESHBONE_REGISTRY_URL", "http://127.0.0.1:8081")),
 	}
-	latest, err := reg.SchemaByVersion(ctx, topic+"-value", -1)
-	if err != nil {
-		return fmt.Errorf("the port's schema (is %s registered?): %w", productID, err)
-	}
-	schema, err := avro.Parse(latest.Schema.Schema)
-	if err != nil {
-		return err
-	}
-	var serde sr.Serde
-	serde.Register(latest.ID, map[string]any{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(schema, v) }))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	for i, r := range []map[string]any{
-		{"return_id": "r-1001", "order_id": "o-77", "sku": "umbrella-xl", "reason": "DAMAGED", "refund": 24.9, "returned_at": now},
-		{"return_id": "r-1002", "order_id": "o-81", "sku": "boots-42", "reason": "CHANGED_MIND", "refund": 89.0, "returned_at": now},
+	runID := now.Format(time.RFC3339)
+
+	// 1. The data, written under the port's contract.
+	w, err := events.NewPortWriter(productID, "returns", mesh[0], mesh[1], events.Run(runID))
+	if err != nil {
+		return fmt.Errorf("the port of %s (is it registered?): %w", productID, err)
+	}
+	defer w.Close()
+	for _, r := range []orderReturn{
+		{ReturnID: "r-1001", OrderID: "o-77", SKU: "umbrella-xl", Reason: "DAMAGED", Refund: 24.9, ReturnedAt: now},
+		{ReturnID: "r-1002", OrderID: "o-81", SKU: "boots-42", Reason: "CHANGED_MIND", Refund: 89.0, ReturnedAt: now},
 	} {
-		value, err := serde.Encode(r)
-		if err != nil {
+		if err := w.Write(ctx, r.OrderID, r); err != nil {
 			return err
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(r["order_id"].(string)), Value: value}).FirstErr(); err != nil {
-			return fmt.Errorf("record %d: %w", i, err)
 		}
 	}
 
 	// 2. The quality run over it, in a few lines of pkg/events.
-	pub, err := events.NewPublisher(events.SeedBrokers(brokers), events.RegistryURLs(registry))
+	pub, err := events.NewPublisher(mesh[0], mesh[1])
 	if err != nil {
 		return err
 	}
 	defer pub.Close()
 	err = pub.Publish(ctx, &events.QualityEvent{
-		EventID: "returns-run-" + now.Format("20060102T150405"), ProductID: productID, ProductVersion: "1.0.0",
-		RunID: now.Format(time.RFC3339), ObservedAt: now, DataWatermark: &now,
+		EventID: "returns-run-" + now.Format("20060102T150405"), ProductID: productID, ProductVersion: w.Product().Version,
+		RunID: runID, ObservedAt: now, DataWatermark: &now,
 		Checks: []events.QualityCheck{{
 			Name: "reason_not_null", Dimension: events.DimensionCompleteness, Column: ptr("reason"),
 			Observed: 0.95, Operator: ">=", Threshold: 0.98, Passed: false,
@@ -95,7 +87,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("wrote 2 returns to", topic, "and published quality run", now.Format(time.RFC3339))
+	fmt.Println("wrote 2 returns to", w.Topic(), "and published quality run", runID)
 	return nil
 }
 
