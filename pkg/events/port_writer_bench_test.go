@@ -78,4 +78,5 @@ func BenchmarkPortRecord(b *testing.B) {
 		}
 	})
 }
+
 var sinkRecord *kgo.Record
