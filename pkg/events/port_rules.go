@@ -263,7 +263,11 @@ func (a *structActivation) ResolveName(name string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	return celValue(a.v.FieldByIndex(idx), 0), true
+	f, err := a.v.FieldByIndexErr(idx)
+	if err != nil { // a field of a nil embedded struct
+		return types.NullValue, true
+	}
+	return celValue(f, 0), true
 }
 
 func (*structActivation) Parent() interpreter.Activation { return nil }
@@ -355,7 +359,11 @@ func celValue(v reflect.Value, depth int) ref.Val {
 		fields := structFields(v.Type())
 		m := make(map[ref.Val]ref.Val, len(fields))
 		for name, idx := range fields {
-			m[types.String(name)] = celValue(v.FieldByIndex(idx), depth+1)
+			if f, err := v.FieldByIndexErr(idx); err == nil {
+				m[types.String(name)] = celValue(f, depth+1)
+			} else {
+				m[types.String(name)] = types.NullValue
+			}
 		}
 		return types.NewRefValMap(types.DefaultTypeAdapter, m)
 	}

@@ -67,11 +67,12 @@ func (r nrecord) field(slot int) (nval, bool) {
 	if idx == nil {
 		return nval{}, false
 	}
-	var f reflect.Value
 	if len(idx) == 1 {
-		f = r.v.Field(idx[0])
-	} else {
-		f = r.v.FieldByIndex(idx)
+		return nativeField(r.v.Field(idx[0]))
+	}
+	f, err := r.v.FieldByIndexErr(idx) // through a nil embedded pointer: CEL decides
+	if err != nil {
+		return nval{}, false
 	}
 	return nativeField(f)
 }

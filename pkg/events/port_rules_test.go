@@ -76,6 +76,37 @@ func TestRuleEval(t *testing.T) {
 	}
 }
 
+// An order with its money in an embedded pointer, to read a promoted field
+// through a nil pointer.
+type money struct {
+	Amount   float64 `avro:"amount"`
+	Currency string  `avro:"currency"`
+}
+
+type embeddedOrder struct {
+	OrderID string `avro:"order_id"`
+	*money
+}
+
+func TestRuleEvalEmbedded(t *testing.T) {
+	env, err := events.NewRuleEnv(avro.MustParse(ruleSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := env.Compile("amount > 0 && currency == 'EUR'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Eval(embeddedOrder{OrderID: "o", money: &money{Amount: 1, Currency: "EUR"}}); !ok || err != nil {
+		t.Errorf("on promoted fields: %v, %v", ok, err)
+	}
+	// Through a nil embedded pointer: no panic; the fields read as null, so
+	// the rule does not hold (null == 'EUR' is false, so no error either).
+	if ok, err := r.Eval(&embeddedOrder{OrderID: "o"}); ok {
+		t.Errorf("without the embedded struct: %v, %v", ok, err)
+	}
+}
+
 func TestRuleCompileErrors(t *testing.T) {
 	env, err := events.NewRuleEnv(avro.MustParse(ruleSchema))
 	if err != nil {
