@@ -2,6 +2,7 @@ package governor
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -107,7 +108,7 @@ spec:
 		`meshbone_governor_consumer_lag{partition=`,
 		`meshbone_governor_transactions_total{result="committed"}`,
 		`meshbone_governor_policy_reloads_total{result="failed"}`,
-		`meshbone_governor_policies 11`,
+		fmt.Sprintf("meshbone_governor_policies %d", s.Policies().Len()),
 		`meshbone_governor_phase_seconds_total{phase="decode"}`,
 		`meshbone_governor_phase_seconds_total{phase="judge"}`,
 		`meshbone_governor_phase_seconds_total{phase="write"}`,
