@@ -24,7 +24,9 @@ import (
 // since Parse has no file to resolve it against: use ParseFile or Load.
 //
 // Ports without a format or partition count get DefaultFormat and
-// DefaultPartitions. Parse does not validate: call Validate.
+// DefaultPartitions, quality objectives without an operator
+// DefaultOperator, contract rules without an onFailure DefaultOnFailure.
+// Parse does not validate: call Validate.
 //
 // The error is a *SyntaxError for a document that is not well-formed or is
 // empty (errors.Is(err, ErrEmpty)), and a *ValidationError listing every
