@@ -140,3 +140,56 @@ func TestApplyWaitsForTheCommit(t *testing.T) {
 		t.Fatalf("the old name still matches: %+v", r)
 	}
 }
+
+// TestSearchSeesWholeBatches runs searches while batches rename every
+// product back and forth: each search sees all of a batch or none of it.
+func TestSearchSeesWholeBatches(t *testing.T) {
+	x := newTestIndex(t)
+	const n = 50
+	batch := func(word string) Batch {
+		var b Batch
+		for i := range n {
+			p := events.DataProduct{ID: fmt.Sprintf("sales.p%d", i), Name: fmt.Sprintf("%s-%d", word, i), Domain: "sales", OwnerTeam: "team"}
+			b.Docs = append(b.Docs, doc(int64(i+1), p))
+		}
+		return b
+	}
+	if err := x.Apply(batch("alpha"), nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				for _, q := range []string{"alpha ", "bet"} {
+					r, err := x.Search(context.Background(), Params{Query: q})
+					if err == nil && r.Total != 0 && r.Total != n {
+						err = fmt.Errorf("%q: %d of %d products: a batch seen in part", q, r.Total, n)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 40 {
+		if err := x.Apply(batch([]string{"beta", "alpha"}[i%2]), func() error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
