@@ -423,6 +423,7 @@ func (s *Service) requestAccess(ctx context.Context, p principal, req AccessRequ
 	if err != nil {
 		return AccessResult{}, err
 	}
+	undo := func() {} // deletes the ACLs of an unpublished grant
 	requested := &events.AccessEvent{EventID: newID(), Type: events.AccessRequested, OccurredAt: at, Actor: p.Name, Agreement: ag}
 	evs := []*events.AccessEvent{requested}
 	if approvers != "" {
@@ -430,10 +431,19 @@ func (s *Service) requestAccess(ctx context.Context, p principal, req AccessRequ
 		by := RuleActor + approvers
 		decided.DecidedBy, decided.DecidedAt = &by, &at
 		evs = append(evs, &events.AccessEvent{EventID: newID(), Type: events.AccessApproved, OccurredAt: at, Actor: by, Agreement: decided})
+		granted, u, err := s.grant(ctx, decided, &cur.Product)
+		if err != nil {
+			return AccessResult{}, err
+		}
+		if granted != nil {
+			evs = append(evs, granted)
+		}
+		undo = u
 	} else {
 		requested.Reason = &why
 	}
 	if err := s.publishAccess(ctx, t, evs...); err != nil {
+		undo()
 		return AccessResult{}, err
 	}
 	last := evs[len(evs)-1]
@@ -530,10 +540,9 @@ func (s *Service) decideAccess(ctx context.Context, p principal, id string, typ 
 			return AccessResult{}, newError(ErrConflict, "id", "agreement %s is %s: only an approved agreement can be revoked", id, cur.Status)
 		}
 	}
-	if typ == events.AccessApproved {
-		if prod, ok := s.view.get(product); !ok || prod.Status == StatusRetired {
-			return AccessResult{}, newError(ErrConflict, "id", "product %s is retired: it takes no new consumers", product)
-		}
+	prod, ok := s.view.get(product)
+	if typ == events.AccessApproved && (!ok || prod.Status == StatusRetired) {
+		return AccessResult{}, newError(ErrConflict, "id", "product %s is retired: it takes no new consumers", product)
 	}
 	at := now()
 	ag := cur.AccessAgreement
@@ -545,13 +554,33 @@ func (s *Service) decideAccess(ctx context.Context, p principal, id string, typ 
 	if reason != "" {
 		ev.Reason = &reason
 	}
-	if err := s.publishAccess(ctx, t, ev); err != nil {
+	evs := []*events.AccessEvent{ev}
+	undo := func() {} // deletes the ACLs of an unpublished grant
+	switch typ {
+	case events.AccessApproved:
+		granted, u, err := s.grant(ctx, ag, &prod.Product)
+		if err != nil {
+			return AccessResult{}, err
+		}
+		if granted != nil {
+			evs = append(evs, granted)
+		}
+		undo = u
+	case events.AccessRevoked:
+		// The ACLs go first: should the event not be published, access is
+		// gone all the same, and revoking again publishes it.
+		if ev.Bindings, err = s.ungrant(ctx, cur); err != nil {
+			return AccessResult{}, err
+		}
+	}
+	if err := s.publishAccess(ctx, t, evs...); err != nil {
+		undo()
 		return AccessResult{}, err
 	}
 	res, _ := s.access.get(id)
 	a.details["status"] = string(res.Status)
 	s.log.Info("access "+pastTense(verb), zap.String("agreement", id), zap.String("product", product), zap.String("actor", p.Name))
-	return AccessResult{Agreement: res, EventID: ev.EventID}, nil
+	return AccessResult{Agreement: res, EventID: evs[len(evs)-1].EventID}, nil
 }
 
 func pastTense(verb string) string {

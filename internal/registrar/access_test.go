@@ -52,7 +52,7 @@ func TestAccessWorkflow(t *testing.T) {
 	stats["product"] = "sales.stats"
 	auto := w.postJSON(registrar.RouteAccess, marketingToken, stats)
 	auto.want(t, http.StatusCreated, "")
-	if auto.str("status") != "APPROVED" || auto.str("decided_by") != "rule:access-approval" || auto.str("requested_by") != "bob@marketing" {
+	if auto.str("status") != "GRANTED" || auto.str("decided_by") != "rule:access-approval" || auto.str("requested_by") != "bob@marketing" {
 		t.Fatalf("request for an INTERNAL product: %s", auto.Raw)
 	}
 
@@ -73,12 +73,12 @@ func TestAccessWorkflow(t *testing.T) {
 	w.postJSON(path+"/reject", marketingToken, map[string]string{"reason": "no"}).want(t, http.StatusForbidden, registrar.CodeForbidden)
 	ok := w.postJSON(path+"/approve", salesToken, nil)
 	ok.want(t, http.StatusOK, "")
-	if ok.str("status") != "APPROVED" || ok.str("decided_by") != "ada@sales" {
+	if ok.str("status") != "GRANTED" || ok.str("decided_by") != "ada@sales" {
 		t.Fatalf("approval: %s", ok.Raw)
 	}
 	twice := w.postJSON(path+"/approve", salesToken, nil)
 	twice.want(t, http.StatusConflict, registrar.CodeConflict)
-	if got, want := twice.str("error", "message"), fmt.Sprintf("agreement %s is APPROVED already: only a pending request can be approved", id); got != want {
+	if got, want := twice.str("error", "message"), fmt.Sprintf("agreement %s is GRANTED already: only a pending request can be approved", id); got != want {
 		t.Errorf("approving twice: %s, want %s", got, want)
 	}
 	// Governance revokes anything; another domain cannot.
@@ -96,8 +96,9 @@ func TestAccessWorkflow(t *testing.T) {
 	// After a revocation the same consumer may ask again.
 	w.postJSON(registrar.RouteAccess, marketingToken, accessReq()).want(t, http.StatusCreated, "")
 
-	// The log: REQUESTED+APPROVED (rule), REQUESTED, APPROVED, REVOKED, REQUESTED.
-	evs, recs := decodeAll[*events.AccessEvent](w, w.env.Topics.Access, 6)
+	// The log: REQUESTED+APPROVED+GRANTED (rule), REQUESTED, APPROVED+GRANTED,
+	// REVOKED, REQUESTED.
+	evs, recs := decodeAll[*events.AccessEvent](w, w.env.Topics.Access, 8)
 	var types []string
 	for i, ev := range evs {
 		types = append(types, string(ev.Type))
@@ -105,8 +106,20 @@ func TestAccessWorkflow(t *testing.T) {
 			t.Errorf("event %d keyed %q, want the product id %q", i, recs[i].Key, ev.Agreement.ProductID)
 		}
 	}
-	if got := strings.Join(types, " "); got != "REQUESTED APPROVED REQUESTED APPROVED REVOKED REQUESTED" {
+	if got := strings.Join(types, " "); got != "REQUESTED APPROVED GRANTED REQUESTED APPROVED GRANTED REVOKED REQUESTED" {
 		t.Errorf("access events %s", got)
+	}
+	// GRANTED lists the ACLs created, REVOKED the ones deleted: the topic
+	// ACLs, not the group one, which the sales.stats agreement of the same
+	// principal and prefix still holds.
+	granted, revoked := evs[5].Bindings, evs[6].Bindings
+	if len(granted) != 3 || fmt.Sprint(granted[:2]) != fmt.Sprint(revoked) {
+		t.Errorf("granted %v, revoked %v", granted, revoked)
+	}
+	for i, want := range []string{"TOPIC LITERAL " + w.topic("sales.orders.events.v1") + " READ", "TOPIC LITERAL " + w.topic("sales.orders.events.v1") + " DESCRIBE", "GROUP PREFIXED campaign-dashboard- READ"} {
+		if b := granted[i]; b.Principal != "User:campaign-dashboard" || b.Host != "*" || b.ResourceType+" "+b.PatternType+" "+b.ResourceName+" "+b.Operation != want {
+			t.Errorf("binding %d: %+v, want %s", i, b, want)
+		}
 	}
 
 	// A restarted registrar derives the same agreements from the topic.
