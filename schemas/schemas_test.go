@@ -135,3 +135,35 @@ func TestFullKeepsDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessEventTypes holds the symbols of the access contract's enums in
+// order: a symbol may only be appended (consumers on an older contract
+// resolve symbols by name; removing or renaming one breaks them).
+func TestAccessEventTypes(t *testing.T) {
+	s := schemas.MustParse(schemas.AccessEvent).(*avro.RecordSchema)
+	want := map[string]string{
+		"type":     "REQUESTED APPROVED REJECTED GRANTED REVOKED EXPIRED",
+		"bindings": "TOPIC GROUP|LITERAL PREFIXED|READ DESCRIBE",
+	}
+	for _, f := range s.Fields() {
+		switch f.Name() {
+		case "type":
+			if got := strings.Join(f.Type().(*avro.EnumSchema).Symbols(), " "); got != want["type"] {
+				t.Errorf("AccessEventType symbols %s, want %s", got, want["type"])
+			}
+		case "bindings":
+			var enums []string
+			for _, bf := range f.Type().(*avro.ArraySchema).Items().(*avro.RecordSchema).Fields() {
+				if e, ok := bf.Type().(*avro.EnumSchema); ok {
+					enums = append(enums, strings.Join(e.Symbols(), " "))
+				}
+			}
+			if got := strings.Join(enums, "|"); got != want["bindings"] {
+				t.Errorf("AclBinding enums %s, want %s", got, want["bindings"])
+			}
+			if !f.HasDefault() {
+				t.Error("bindings has no default")
+			}
+		}
+	}
+}
