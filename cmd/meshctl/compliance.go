@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -34,7 +34,7 @@ published it on the compacted mesh.governance.compliance.v1 (read_committed).`,
 			defer cancel()
 			var last *events.ComplianceStatus
 			var decodeErr error
-			if err := kafka.ReadCommitted(ctx, kopts, codec.Topics().Compliance, func(r *kgo.Record) {
+			if err := topicread.ReadCommitted(ctx, kopts, codec.Topics().Compliance, func(r *kgo.Record) {
 				if string(r.Key) != id {
 					return
 				}

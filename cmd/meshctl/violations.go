@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -79,7 +79,7 @@ new violations as they arrive until interrupted.`,
 				defer cancel()
 				var vs []*events.PolicyViolation
 				var rows [][]string
-				if err := kafka.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
+				if err := topicread.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
 					if v := decode(r); v != nil {
 						vs = append(vs, v)
 						rows = append(rows, violationRow(v))

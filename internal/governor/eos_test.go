@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -136,7 +136,7 @@ func (w *world) checkExactlyOnce(want map[string]int) {
 	w.t.Helper()
 	w.env.Eventually(func() bool { return w.caughtUp(context.Background()) }, "governor caught up with its inputs")
 	var recs []*kgo.Record
-	if err := kafka.ReadCommitted(context.Background(), []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, w.env.Topics.Violations, func(r *kgo.Record) { recs = append(recs, r) }); err != nil {
+	if err := topicread.ReadCommitted(context.Background(), []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, w.env.Topics.Violations, func(r *kgo.Record) { recs = append(recs, r) }); err != nil {
 		w.t.Fatal(err)
 	}
 	got := map[string]int{}

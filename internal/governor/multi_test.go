@@ -12,7 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -22,7 +22,7 @@ import (
 func (w *world) openViolations() map[string]string {
 	w.t.Helper()
 	last := map[string]*events.PolicyViolation{}
-	err := kafka.ReadCommitted(context.Background(), []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, w.env.Topics.Violations, func(r *kgo.Record) {
+	err := topicread.ReadCommitted(context.Background(), []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, w.env.Topics.Violations, func(r *kgo.Record) {
 		ev, err := w.codec.Decode(context.Background(), r)
 		if err != nil {
 			w.t.Errorf("violation record does not decode: %v", err)

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -220,7 +220,7 @@ func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events
 	defer cancel()
 	states := map[string]*ProductState{}
 	descs := map[string][]byte{}
-	err := kafka.ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
+	err := topicread.ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
 		key := string(r.Key)
 		switch {
 		case strings.HasPrefix(key, descriptorKey):

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -212,7 +213,7 @@ func (w *world) records(topic string) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.DefaultWait)
 	defer cancel()
 	var n int64
-	if err := kafka.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, topic, func(*kgo.Record) { n++ }); err != nil {
+	if err := topicread.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(w.env.Brokers...)}, topic, func(*kgo.Record) { n++ }); err != nil {
 		w.t.Fatal(err)
 	}
 	return n

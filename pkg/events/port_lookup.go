@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 )
 
 // Errors of finding a product's port.
@@ -96,81 +96,8 @@ func portOf(ev *ProductLifecycleEvent, port string) (OutputPort, error) {
 
 // readCommitted hands each data record of topic to each, read_committed,
 // from the start of every partition to its last stable offset as of the
-// call. Transaction markers are kept by the client so that the position is
-// known even when a partition ends with one.
+// call.
 func (c *cfg) readCommitted(ctx context.Context, topic string, each func(*kgo.Record)) error {
 	base := append([]kgo.Opt{kgo.SeedBrokers(c.seeds...), kgo.WithLogger(kgoLogger{c.logger})}, c.kafkaOpts...)
-	admCl, err := kgo.NewClient(base...)
-	if err != nil {
-		return err
-	}
-	defer admCl.Close()
-	adm := kadm.NewClient(admCl)
-	var starts, ends kadm.ListedOffsets
-	for backoff := 10 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
-		if starts, err = adm.ListStartOffsets(ctx, topic); err == nil {
-			err = starts.Error()
-		}
-		if err == nil {
-			if ends, err = adm.ListCommittedOffsets(ctx, topic); err == nil {
-				err = ends.Error()
-			}
-		}
-		if err == nil || !kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("list offsets: %w (last error: %w)", ctx.Err(), err)
-		case <-time.After(backoff):
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("list offsets: %w", err)
-	}
-	from := map[int32]kgo.Offset{}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		st, _ := starts.Lookup(topic, o.Partition)
-		if o.Offset > st.Offset {
-			from[o.Partition] = kgo.NewOffset().At(st.Offset)
-			left[o.Partition] = o.Offset
-		}
-	})
-	if len(left) == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(append(base,
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-	)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for len(left) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%w with %d partitions not read to the end", err, len(left))
-		}
-		var ferr error
-		fetches.EachError(func(_ string, p int32, err error) { ferr = fmt.Errorf("partition %d: %w", p, err) })
-		if ferr != nil {
-			return ferr
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			end, ok := left[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
-			if !r.Attrs.IsControl() {
-				each(r)
-			}
-		})
-	}
-	return nil
+	return topicread.ReadCommitted(ctx, base, topic, each)
 }

@@ -1,4 +1,4 @@
-package kafka_test
+package topicread_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/internal/testkit"
 )
 
@@ -38,7 +38,7 @@ func readValues(t *testing.T, env *testkit.Env, topic string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), testkit.DefaultWait)
 	defer cancel()
 	var got []string
-	err := kafka.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, topic, func(r *kgo.Record) {
+	err := topicread.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, topic, func(r *kgo.Record) {
 		got = append(got, string(r.Value))
 	})
 	if err != nil {
@@ -87,7 +87,7 @@ func TestReadCommittedUnknownTopicEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	called := false
-	err := kafka.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, env.Prefix+"no-such-topic", func(*kgo.Record) { called = true })
+	err := topicread.ReadCommitted(ctx, []kgo.Opt{kgo.SeedBrokers(env.Brokers...)}, env.Prefix+"no-such-topic", func(*kgo.Record) { called = true })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want one wrapping context.DeadlineExceeded", err)
 	}

@@ -1,4 +1,7 @@
-package kafka
+// Package topicread reads a Kafka topic to its end, read_committed. It
+// depends on franz-go only, so that both the services (through
+// internal/kafka's callers) and the public SDK (pkg/events) use it.
+package topicread
 
 import (
 	"context"
