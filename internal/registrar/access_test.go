@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -280,5 +281,59 @@ func TestAccessHostileInput(t *testing.T) {
 	}
 	if a := w.do(http.MethodGet, "/api/v1/access/"+id, "", "", nil); a.str("status") != "PENDING" {
 		t.Errorf("the pending request after the refusals: %s", a.Raw)
+	}
+}
+
+// TestAccessExpiry: a granted agreement past its end is expired by the
+// writer (its ACLs deleted, EXPIRED published, audited), once: a restarted
+// registrar, reading the log, does not expire it again.
+func TestAccessExpiry(t *testing.T) {
+	w := accessWorld(t)
+	soon := func() string { return time.Now().UTC().Add(2 * time.Second).Format(time.RFC3339) }
+	request := func(principal string) string {
+		r := accessReq()
+		r["product"], r["principal"], r["valid_until"] = "sales.stats", principal, soon()
+		a := w.postJSON(registrar.RouteAccess, marketingToken, r)
+		a.want(t, http.StatusCreated, "")
+		if a.str("status") != "GRANTED" {
+			t.Fatalf("request: %s", a.Raw)
+		}
+		return a.str("agreement_id")
+	}
+	expired := func(id string) answer {
+		var a answer
+		w.env.Eventually(func() bool {
+			a = w.do(http.MethodGet, registrar.RouteAccess+"/"+id, "", "", nil)
+			return a.str("status") == "EXPIRED"
+		}, "agreement "+id+" expired")
+		return a
+	}
+	first := request("User:dash-one")
+	a := expired(first)
+	if !strings.HasPrefix(a.str("reason"), "valid until ") || len(a.Body["bindings"].([]any)) != 3 {
+		t.Errorf("expired agreement: %s", a.Raw)
+	}
+	w.restart()
+	second := request("User:dash-two")
+	expired(second)
+
+	evs, _ := decodeAll[*events.AccessEvent](w, w.env.Topics.Access, int(w.accessRecords()))
+	count := map[string]int{}
+	for _, ev := range evs {
+		if ev.Type == events.AccessExpired {
+			count[ev.Agreement.AgreementID]++
+			if ev.Actor != registrar.RegistrarActor || len(ev.Bindings) != 3 {
+				t.Errorf("EXPIRED event %+v", ev)
+			}
+		}
+	}
+	if count[first] != 1 || count[second] != 1 || len(count) != 2 {
+		t.Errorf("EXPIRED events per agreement %v, want one each for %s and %s", count, first, second)
+	}
+	a2 := w.findAudit(countAudits(w), func(a *events.AuditEvent) bool {
+		return a.Action == "access.expire" && a.Details["agreement_id"] == first
+	})
+	if a2.Outcome != events.Allowed || a2.Actor != registrar.RegistrarActor || a2.Target != "sales.stats" {
+		t.Errorf("expiry audit %+v", a2)
 	}
 }

@@ -34,6 +34,11 @@ func (s *Service) follow(ctx context.Context) error {
 	}
 	defer cl.Close()
 
+	// The writer expires agreements past their end (access_expiry.go).
+	expiring := make(chan struct{})
+	go func() { defer close(expiring); s.expireLoop(ctx) }()
+	defer func() { <-expiring }()
+
 	start := time.Now()
 	var applied atomic.Int64
 	waited := make(chan struct{})
