@@ -337,3 +337,38 @@ func TestAccessExpiry(t *testing.T) {
 		t.Errorf("expiry audit %+v", a2)
 	}
 }
+
+// TestAccessThroughAnotherInstance: access writes sent to an instance that
+// is not the writer are done by the writer; when the writer stops, the
+// other instance takes over knowing every agreement from the log.
+func TestAccessThroughAnotherInstance(t *testing.T) {
+	w := accessWorld(t)
+	other := w.spawn("")
+	via := func(url, path, token string, body any) answer {
+		t.Helper()
+		saved := w.url
+		w.url = url
+		defer func() { w.url = saved }()
+		return w.postJSON(path, token, body)
+	}
+	pending := via(other.url, registrar.RouteAccess, marketingToken, accessReq())
+	pending.want(t, http.StatusCreated, "")
+	id := pending.str("agreement_id")
+	if pending.str("status") != "PENDING" {
+		t.Fatalf("forwarded request: %s", pending.Raw)
+	}
+	via(other.url, registrar.RouteAccess+"/"+id+"/approve", salesToken, nil).want(t, http.StatusOK, "")
+
+	w.stop() // the writer leaves; the other instance takes over
+	w.env.Eventually(func() bool { return other.svc.IsWriter() }, "the other instance writes")
+	twice := via(other.url, registrar.RouteAccess+"/"+id+"/approve", salesToken, nil)
+	twice.want(t, http.StatusConflict, registrar.CodeConflict)
+	evs, _ := decodeAll[*events.AccessEvent](w, w.env.Topics.Access, int(w.accessRecords()))
+	var types []string
+	for _, ev := range evs {
+		types = append(types, string(ev.Type))
+	}
+	if got := strings.Join(types, " "); got != "REQUESTED APPROVED GRANTED" {
+		t.Errorf("access events %s, want REQUESTED APPROVED GRANTED once", got)
+	}
+}
