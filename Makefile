@@ -13,9 +13,10 @@ KAFKA_PKGS ?= $(shell $(GO) list ./... | grep -v -e /internal/uitest -e /interna
 # The cluster fault tests; bench-cluster runs those that measure.
 CLUSTER_PKG := ./internal/clustertest/
 CLUSTER_RUN ?= .
+CLUSTER_TAGS ?= cluster
 BENCH_CLUSTER_RUN := TestPublishThroughLeaderKill|TestServicesThroughBrokerOutage
 
-.PHONY: dev test test-kafka test-cluster bench-cluster test-ui bench fuzz vet build clean up down
+.PHONY: dev test test-kafka test-cluster test-cluster-pending bench-cluster test-ui bench fuzz vet build clean up down
 
 ## dev: run the whole mesh in one process (embedded broker and registry)
 dev:
@@ -36,11 +37,15 @@ test-kafka:
 ## test-cluster: the fault tests on a three-node cluster with the registry (kill -9 of a leader, a broker down
 ## 70 s, the registry stopped); prints the cluster figures last; fails if a test skips or the cluster is absent
 test-cluster:
-	$(GO) vet -tags cluster $(CLUSTER_PKG)
+	$(GO) vet -tags '$(CLUSTER_TAGS)' $(CLUSTER_PKG)
 	$(KAFKA) install
 	$(REGISTRY) install
 	$(KAFKA) cluster run 3 -- $(REGISTRY) run -- \
-		$(GOTEST) artifacts/test-cluster.log -tags cluster -count=1 -timeout 30m -run '$(CLUSTER_RUN)' $(CLUSTER_PKG)
+		$(GOTEST) artifacts/test-cluster.log -tags '$(CLUSTER_TAGS)' -count=1 -timeout 30m -run '$(CLUSTER_RUN)' $(CLUSTER_PKG)
+
+## test-cluster-pending: the cluster tests that fail today (tag clusterpending; not in .ci/run): the registrar with two brokers of three dead
+test-cluster-pending:
+	$(MAKE) --no-print-directory test-cluster CLUSTER_TAGS='cluster clusterpending' CLUSTER_RUN=TestRegistrarWithoutQuorum
 
 ## bench-cluster: only the fault tests that measure, on a fresh cluster; the figures print as the last lines
 bench-cluster:

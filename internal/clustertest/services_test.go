@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,8 +81,22 @@ func (r *running) stop(t *testing.T) {
 	select {
 	case <-r.done:
 	case <-time.After(time.Minute):
-		t.Errorf("%s did not stop within a minute of its context's end", r.name)
+		t.Errorf("%s did not stop within a minute of its context's end; its goroutines:\n%s", r.name, stacks("internal/"+r.name))
 	}
+}
+
+// stacks returns the stacks of the goroutines that have a frame in a
+// package path containing pkg.
+func stacks(pkg string) string {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, pkg) {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // warnings counts the entries at warn or above logged in [from, to), and
