@@ -431,14 +431,9 @@ func (s *Service) requestAccess(ctx context.Context, p principal, req AccessRequ
 		by := RuleActor + approvers
 		decided.DecidedBy, decided.DecidedAt = &by, &at
 		evs = append(evs, &events.AccessEvent{EventID: newID(), Type: events.AccessApproved, OccurredAt: at, Actor: by, Agreement: decided})
-		granted, u, err := s.grant(ctx, decided, &cur.Product)
-		if err != nil {
+		if evs, undo, err = s.grant(ctx, decided, &cur.Product, evs); err != nil {
 			return AccessResult{}, err
 		}
-		if granted != nil {
-			evs = append(evs, granted)
-		}
-		undo = u
 	} else {
 		requested.Reason = &why
 	}
@@ -558,14 +553,9 @@ func (s *Service) decideAccess(ctx context.Context, p principal, id string, typ 
 	undo := func() {} // deletes the ACLs of an unpublished grant
 	switch typ {
 	case events.AccessApproved:
-		granted, u, err := s.grant(ctx, ag, &prod.Product)
-		if err != nil {
+		if evs, undo, err = s.grant(ctx, ag, &prod.Product, evs); err != nil {
 			return AccessResult{}, err
 		}
-		if granted != nil {
-			evs = append(evs, granted)
-		}
-		undo = u
 	case events.AccessRevoked:
 		// The ACLs go first: should the event not be published, access is
 		// gone all the same, and revoking again publishes it.

@@ -9,6 +9,7 @@ package registrar
 // agreements stay APPROVED there.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,43 +64,36 @@ func aclBuilder(b events.AclBinding) *kadm.ACLBuilder {
 
 // createACLs creates the bindings (creating an existing ACL is a no-op).
 func (s *Service) createACLs(ctx context.Context, bs []events.AclBinding) error {
-	for _, b := range bs {
-		res, err := s.adm.CreateACLs(ctx, aclBuilder(b))
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
-					break
-				}
-			}
+	return eachACL(bs, "create", func(b *kadm.ACLBuilder) error {
+		res, err := s.adm.CreateACLs(ctx, b)
+		for _, r := range res {
+			err = cmp.Or(err, r.Err)
 		}
-		if errors.Is(err, kerr.SecurityDisabled) {
-			return errNoAuthorizer
-		}
-		if err != nil {
-			return unavailable(err, "kafka: create the ACL %s %s on %s %s", b.Principal, b.Operation, b.ResourceType, b.ResourceName)
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // deleteACLs deletes the bindings.
 func (s *Service) deleteACLs(ctx context.Context, bs []events.AclBinding) error {
-	for _, b := range bs {
-		res, err := s.adm.DeleteACLs(ctx, aclBuilder(b))
-		if err == nil {
-			for _, r := range res {
-				if r.Err != nil {
-					err = r.Err
-					break
-				}
-			}
+	return eachACL(bs, "delete", func(b *kadm.ACLBuilder) error {
+		res, err := s.adm.DeleteACLs(ctx, b)
+		for _, r := range res {
+			err = cmp.Or(err, r.Err)
 		}
+		return err
+	})
+}
+
+// eachACL calls do with the builder of each binding, stopping at the first
+// error: errNoAuthorizer when the brokers enforce no ACLs.
+func eachACL(bs []events.AclBinding, verb string, do func(*kadm.ACLBuilder) error) error {
+	for _, b := range bs {
+		err := do(aclBuilder(b))
 		if errors.Is(err, kerr.SecurityDisabled) {
 			return errNoAuthorizer
 		}
 		if err != nil {
-			return unavailable(err, "kafka: delete the ACL %s %s on %s %s", b.Principal, b.Operation, b.ResourceType, b.ResourceName)
+			return unavailable(err, "kafka: %s the ACL %s %s on %s %s", verb, b.Principal, b.Operation, b.ResourceType, b.ResourceName)
 		}
 	}
 	return nil
@@ -126,15 +120,16 @@ func (v *accessView) unneeded(bs []events.AclBinding, except string) []events.Ac
 	return out
 }
 
-// grant creates the ACLs of an agreement being approved and returns the
-// GRANTED event to publish with the approval, or nil when the brokers run
-// no authorizer. undo deletes what it created, should the publication fail.
-func (s *Service) grant(ctx context.Context, ag events.AccessAgreement, p *events.DataProduct) (*events.AccessEvent, func(), error) {
+// grant creates the ACLs of an agreement being approved and appends to evs
+// the GRANTED event to publish with the approval (nothing when the brokers
+// run no authorizer). undo deletes what it created, should the publication
+// fail.
+func (s *Service) grant(ctx context.Context, ag events.AccessAgreement, p *events.DataProduct, evs []*events.AccessEvent) ([]*events.AccessEvent, func(), error) {
 	bs := bindingsOf(&ag, p)
 	err := s.createACLs(ctx, bs)
 	if errors.Is(err, errNoAuthorizer) {
 		s.log.Warn("access approved but not granted: the brokers run no authorizer", zap.String("agreement", ag.AgreementID))
-		return nil, func() {}, nil
+		return evs, func() {}, nil
 	}
 	undo := func() {
 		if derr := s.deleteACLs(context.WithoutCancel(ctx), s.access.unneeded(bs, ag.AgreementID)); derr != nil {
@@ -143,10 +138,10 @@ func (s *Service) grant(ctx context.Context, ag events.AccessAgreement, p *event
 	}
 	if err != nil {
 		undo()
-		return nil, nil, err
+		return evs, func() {}, err
 	}
 	ev := &events.AccessEvent{EventID: newID(), Type: events.AccessGranted, OccurredAt: now(), Actor: RegistrarActor, Agreement: ag, Bindings: bs}
-	return ev, undo, nil
+	return append(evs, ev), undo, nil
 }
 
 // RegistrarActor is the actor of the events the registrar itself causes

@@ -61,14 +61,7 @@ func TestAccessEnforcedByTheBroker(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	testkit.Eventually(t, func() bool {
-		resp, err := http.Get(svc.URL() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "registrar ready")
+	testkit.Eventually(t, func() bool { return ready(svc.URL()) }, "registrar ready")
 
 	post := func(path, token string, body any) map[string]any {
 		t.Helper()
