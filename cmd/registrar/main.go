@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/ops"
+	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/internal/registrar"
 )
 
@@ -36,6 +37,7 @@ func run(args []string) int {
 	fs.DurationVar(&opts.WriteTimeout, "write-timeout", opts.WriteTimeout, "bound on the Kafka and registry work of one write request")
 	fs.StringVar(&opts.AdvertiseURL, "advertise-url", opts.AdvertiseURL, "base URL the other registrars forward writes to while this one is the writer (default: the listen address)")
 	fs.DurationVar(&opts.LeaseTimeout, "lease-timeout", opts.LeaseTimeout, "how long a writer that died without leaving keeps the writer's lease (at least the brokers' group.min.session.timeout.ms)")
+	policies := fs.String("policies", "", "policy root (<dir>/global, <dir>/domains/<domain>) whose access policies approve access requests by rule (default: the built-in access-approval policy)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")
 	if err := ops.ParseFlags(fs, args); err != nil {
@@ -44,6 +46,9 @@ func run(args []string) int {
 		}
 		fmt.Fprintln(os.Stderr, "registrar:", err)
 		return 2
+	}
+	if *policies != "" {
+		opts.AccessPolicies = policy.RootDirs(*policies)
 	}
 
 	log, err := ops.NewLogger(*logLevel, *logJSON)

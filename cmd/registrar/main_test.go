@@ -18,6 +18,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{[]string{"-token-file", "x", "-replication-factor", "1", "-min-insync-replicas", "2"}, 1},
 		{[]string{"-token-file", "testdata/missing.yaml", "-listen", "127.0.0.1:0"}, 1},
 		{[]string{"-token-file", "x", "-kafka-sasl-mechanism", "GSSAPI", "-kafka-sasl-user", "u"}, 1},
+		{[]string{"-token-file", "../../internal/registrar/testdata/tokens/good.yaml", "-listen", "127.0.0.1:0", "-policies", "testdata/no-policies"}, 1},
 	} {
 		if got := run(c.args); got != c.want {
 			t.Errorf("run(%q) = %d, want %d", c.args, got, c.want)
