@@ -202,6 +202,9 @@ func TestAccessHostileInput(t *testing.T) {
 		{"a prefix of meshbone's groups", marketingToken, with("group_prefix", reserved[:len(reserved)-4]), 400,
 			fmt.Sprintf(`group_prefix %q would cover the consumer groups of meshbone's own services (%s-...)`, reserved[:len(reserved)-4], reserved)},
 		{"no purpose", marketingToken, with("purpose", "  "), 400, "purpose is required: say what the data will be used for"},
+		{"a purpose too long", marketingToken, with("purpose", strings.Repeat("x", 2001)), 400, "purpose is longer than 2000 bytes"},
+		{"User: without a name", marketingToken, with("principal", "User:"), 400, `principal "User:" is not a Kafka user principal: "User:<name>", the name of letters, digits and . _ @ = -`},
+		{"not JSON", marketingToken, "principal: User:x", 400, "malformed JSON body: json: cannot unmarshal string into Go value of type registrar.AccessRequest"},
 		{"end before start", marketingToken, func() map[string]any {
 			r := with("valid_from", "2030-01-02")
 			r["valid_until"] = "2030-01-01"
@@ -251,6 +254,7 @@ func TestAccessHostileInput(t *testing.T) {
 		{"not an agreement id", "/api/v1/access/x/approve", salesToken, nil, 400, `"x" is not an agreement id`},
 		{"unknown agreement", "/api/v1/access/00000000-0000-4000-8000-000000000000/approve", salesToken, nil, 404, "no access agreement 00000000-0000-4000-8000-000000000000"},
 		{"reject without a reason", "/api/v1/access/" + id + "/reject", salesToken, nil, 400, "reason is required: tell the consumer why"},
+		{"a reason too long", "/api/v1/access/" + id + "/reject", salesToken, map[string]string{"reason": strings.Repeat("x", 1001)}, 400, "reason is longer than 1000 bytes"},
 		{"revoke a pending request", "/api/v1/access/" + id + "/revoke", salesToken, map[string]string{"reason": "x"}, 409, fmt.Sprintf("agreement %s is PENDING: only an approved agreement can be revoked", id)},
 		{"another domain rejects", "/api/v1/access/" + id + "/reject", marketingToken, map[string]string{"reason": "x"}, 403, "bob@marketing (domain-owner of domain marketing) may not reject access to products of domain sales"},
 		{"unknown field", "/api/v1/access/" + id + "/approve", salesToken, map[string]string{"reasons": "x"}, 400, `malformed JSON body: json: unknown field "reasons"`},
