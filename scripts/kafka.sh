@@ -29,7 +29,7 @@
 #   scripts/kafka.sh cluster stop             stop every node (idempotent)
 #   scripts/kafka.sh cluster status           exit 0 iff every node runs and the metadata lists them all
 #   scripts/kafka.sh cluster kill I           kill -9 node I (its node.id is I)
-#   scripts/kafka.sh cluster restart I        start node I again on its data; waits until it is listed again
+#   scripts/kafka.sh cluster restart I        start node I again on its data (if it is not running); waits until it is listed again
 #   scripts/kafka.sh cluster run [N] -- CMD   start, run CMD with MESH_TEST_KAFKA (every node),
 #                                             MESH_TEST_KAFKA_SASL, MESH_CLUSTER_NODES and
 #                                             MESH_CLUSTER_SCRIPT (this script's path), stop
@@ -445,19 +445,33 @@ cluster_kill() {
   rm -f "$DIR/kafka.pid"
 }
 
+# cluster_wait_node I: until the metadata lists node I; 1 on timeout.
+cluster_wait_node() {
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until TOOL_TIMEOUT=30 tool org.apache.kafka.tools.BrokerApiVersionsCommand \
+    --bootstrap-server "$(cluster_addrs)" --command-config "$CLUSTER_DIR/admin.properties" 2>/dev/null |
+    grep -q "(id: $1 rack"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 1
+  done
+}
+
+# cluster_restart I: start node I again on its data (unless it runs) and
+# wait until the cluster lists it; other nodes may still be down.
 cluster_restart() {
   use_node "$1"
   START_TIMEOUT=${MESH_CLUSTER_RESTART_TIMEOUT:-300}
-  alive && die "node $1 is running"
-  port_open "$PORT" && die "something else listens on $ADDR"
-  launch
+  if ! alive; then
+    port_open "$PORT" && die "something else listens on $ADDR"
+    launch
+  fi
   local deadline=$((SECONDS + START_TIMEOUT))
   until port_open "$PORT"; do
     kill -0 "$(pid)" 2>/dev/null || die "node $1 exited during start-up (see $DIR/server.log)"
     ((SECONDS < deadline)) || die "node $1 did not listen within ${START_TIMEOUT}s"
     sleep 0.5
   done
-  cluster_wait_brokers "$(cluster_nodes)" || die "node $1 did not rejoin within ${START_TIMEOUT}s"
+  cluster_wait_node "$1" || die "node $1 did not rejoin within ${START_TIMEOUT}s"
   log "node $1 is back (pid $(pid))"
 }
 
