@@ -42,6 +42,7 @@ test-cluster:
 	$(REGISTRY) install
 	$(KAFKA) cluster run 3 -- $(REGISTRY) run -- \
 		$(GOTEST) artifacts/test-cluster.log -tags '$(CLUSTER_TAGS)' -count=1 -timeout 30m -run '$(CLUSTER_RUN)' $(CLUSTER_PKG)
+	@grep -hE '^cluster\.[a-z_.]+: ' artifacts/test-cluster.log || true
 
 ## test-cluster-pending: the cluster tests that fail today (tag clusterpending; not in .ci/run): the registrar with two brokers of three dead
 test-cluster-pending:

@@ -284,6 +284,7 @@ launch() {
     -cp "$CACHE/libs/*" kafka.Kafka "$DIR/server.properties" \
     </dev/null >>"$DIR/kafka.out" 2>&1 &
   echo $! >"$DIR/kafka.pid"
+  disown # a node killed by the fault tests is not this shell's news
 }
 
 start() {
