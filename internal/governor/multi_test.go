@@ -2,7 +2,6 @@ package governor
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -125,20 +124,7 @@ func TestTwoGovernorsAcrossCrashes(t *testing.T) {
 	crashy := w.options()
 	crashy.InstanceID = w.group + "-crashy"
 	crashy.MaxBatch = 25
-	for i, crashAt := range []int{2, 4, 3} {
-		s, err := New(crashy, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		s.crashHook = func() bool { n++; return n == crashAt }
-		ctx, cancel := context.WithTimeout(context.Background(), testkit.DefaultWait)
-		err = s.Run(ctx)
-		cancel()
-		if err != nil && !errors.Is(err, errCrashed) {
-			t.Fatalf("run %d: %v", i, err)
-		}
-	}
+	w.crashRuns(crashy, []int{2, 4, 3}, false)
 	w.start(crashy)
 	w.checkExactlyOnce(want)
 }

@@ -410,6 +410,12 @@ func (s *Service) takeover(ctx context.Context) (*term, error) {
 			kgo.TransactionTimeout(writerTxnTimeout),
 			kgo.RequiredAcks(kgo.AllISRAcks()),
 			kgo.ProducerLinger(0),
+			// One produce request in flight: a transaction's records for
+			// one partition then reach the broker in order even when the
+			// partition has never been written to, where a broker cannot
+			// tell a reordered batch from a lost one (KAFKA-15591; kfake
+			// answers OUT_OF_ORDER_SEQUENCE_NUMBER, seen under load).
+			kgo.MaxProduceRequestsInflightPerBroker(1),
 		)...)
 		if err != nil {
 			return fail(fmt.Errorf("writer's producer: %w", err))
