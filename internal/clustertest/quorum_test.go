@@ -1,4 +1,4 @@
-//go:build cluster && clusterpending
+//go:build cluster
 
 package clustertest
 
@@ -16,11 +16,9 @@ import (
 // dead: the controllers have no quorum and no partition has two replicas,
 // so the request must fail within the registrar's write timeout (30 s) and
 // leave no topic, no schema and no lifecycle event; with the brokers back the
-// same request succeeds.
-//
-// It is behind the extra tag clusterpending because it fails today (the
-// request does not answer within 2 minutes, and the registrar does not stop
-// within a minute of its context's end); make test-cluster-pending runs it.
+// same request succeeds. (TestRegistrarLosesQuorumAfterProvisioning, tag
+// clusterpending, kills the second broker after a registration made with
+// the first one dead.)
 func TestRegistrarWithoutQuorum(t *testing.T) {
 	c := newCluster(t)
 	env := c.env
