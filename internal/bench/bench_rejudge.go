@@ -182,6 +182,7 @@ func benchRejudge(ctx context.Context, env *Env, logf func(string, ...any)) ([]F
 		}
 		mu.Unlock()
 		lastOfFanOut = append(lastOfFanOut, last)
+		logf("sales.p%d retired: its %d readers judged again within %.1f ms", u, len(downstream), last)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -173,7 +173,8 @@ func simulate(t *testing.T, set *policy.Set, log []simRecord, n int, rng *rand.R
 		if !ordered {
 			p = ps[rng.IntN(len(ps))]
 		}
-		in.view.apply(byPart[0][p][in.vpos[p]].lifecycle, p)
+		ev := byPart[0][p][in.vpos[p]].lifecycle
+		in.view.apply(ev.Product.ID, ev.Type, ev.Product.Inputs, p)
 		in.vpos[p]++
 		return true
 	}

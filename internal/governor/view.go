@@ -66,13 +66,20 @@ const viewWait = 250 * time.Millisecond
 // it puts the re-judgements a lifecycle event asks of this instance in the
 // same transaction as the event, instead of in the next one (which would
 // begin while the coordinator still ends this one).
+//
+// Only the records of products that other products read (the key is the
+// product id) are waited for: the others ask no re-judgement of anyone, and
+// the view reads every record again on one core where the loop decodes on
+// all of them.
 func (v *globalView) awaitRecords(ctx context.Context, topic string, recs []*kgo.Record) {
 	want := map[int32]int64{}
+	v.mu.Lock()
 	for _, r := range recs {
-		if r.Topic == topic {
+		if r.Topic == topic && len(v.readers[string(r.Key)]) > 0 {
 			want[r.Partition] = max(want[r.Partition], r.Offset+1)
 		}
 	}
+	v.mu.Unlock()
 	if len(want) == 0 {
 		return
 	}
@@ -107,14 +114,52 @@ func lifecycleStatus(t events.LifecycleType, before string) string {
 	return policy.StatusActive
 }
 
-// apply records a lifecycle event read from partition and marks pending the
-// product and every product that reads it.
-func (v *globalView) apply(ev *events.ProductLifecycleEvent, partition int32) {
-	id := ev.Product.ID
+// viewHead is what the view reads of a lifecycle event.
+type viewHead struct {
+	Type    events.LifecycleType `avro:"type"`
+	Product struct {
+		ID     string   `avro:"id"`
+		Inputs []string `avro:"inputs"`
+	} `avro:"product"`
+	err error
+}
+
+// decode reads the head of a lifecycle record, waiting while the registry
+// cannot serve its schema (a view with a hole would judge wrongly).
+func (v *globalView) decode(ctx context.Context, codec *events.Codec, r *kgo.Record, h *viewHead) error {
+	err := codec.DecodeInto(ctx, events.KindLifecycle, r.Value, h)
+	for retry := 0; err != nil && retry < 100 && ctx.Err() == nil; retry++ {
+		var de *events.DecodeError
+		if !errors.As(err, &de) || de.Permanent() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+		err = codec.DecodeInto(ctx, events.KindLifecycle, r.Value, h)
+	}
+	if err == nil && (h.Product.ID == "" || !knownLifecycle(h.Type)) {
+		err = fmt.Errorf("not a lifecycle event (product id %q, type %q)", h.Product.ID, h.Type)
+	}
+	return err
+}
+
+func knownLifecycle(t events.LifecycleType) bool {
+	switch t {
+	case events.LifecycleRegistered, events.LifecycleUpdated, events.LifecycleVersionPublished, events.LifecycleDeprecated, events.LifecycleRetired:
+		return true
+	}
+	return false
+}
+
+// apply records a lifecycle event of product id read from partition and
+// marks pending the product and every product that reads it.
+func (v *globalView) apply(id string, typ events.LifecycleType, inputs []string, partition int32) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	old := v.products[id]
-	e := viewEntry{status: lifecycleStatus(ev.Type, old.status), change: ev.Type, inputs: ev.Product.Inputs, partition: partition}
+	e := viewEntry{status: lifecycleStatus(typ, old.status), change: typ, inputs: inputs, partition: partition}
 	v.products[id] = e
 	v.applied++
 	for _, in := range old.inputs {
@@ -283,49 +328,35 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 		fetches.EachError(func(t string, p int32, err error) {
 			log.Warn("global view: fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
 		})
-		fetches.EachRecord(func(r *kgo.Record) {
+		recs := fetches.Records()
+		heads := make([]viewHead, len(recs))
+		parallel(len(recs), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if !recs[i].Attrs.IsControl() {
+					heads[i].err = v.decode(ctx, codec, recs[i], &heads[i])
+				}
+			}
+		}, nil)
+		for i, r := range recs {
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
 				delete(left, r.Partition)
 			}
+			h := &heads[i]
 			if r.Attrs.IsControl() {
-				v.mu.Lock()
-				v.next[r.Partition] = r.Offset + 1
-				v.mu.Unlock()
-				return
-			}
-			ev, err := codec.Decode(ctx, r)
-			for retry := 0; err != nil && retry < 100 && ctx.Err() == nil; retry++ {
-				// The registry cannot serve the schema now: wait for it,
-				// a view with a hole would judge wrongly.
-				var de *events.DecodeError
-				if !errors.As(err, &de) || de.Permanent() {
-					break
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(200 * time.Millisecond):
-				}
-				ev, err = codec.Decode(ctx, r)
-			}
-			lc, ok := ev.(*events.ProductLifecycleEvent)
-			if err == nil && !ok {
-				err = fmt.Errorf("a %s event on the lifecycle topic", ev.Kind())
-			}
-			if err != nil {
+			} else if h.err != nil {
 				// The judging loop dead-letters it; here it is only
 				// counted.
 				v.mu.Lock()
 				v.skipped++
-				v.next[r.Partition] = r.Offset + 1
 				v.mu.Unlock()
-				log.Warn("global view: lifecycle record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
-				return
+				log.Warn("global view: lifecycle record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(h.err))
+			} else {
+				v.apply(h.Product.ID, h.Type, h.Product.Inputs, r.Partition)
 			}
-			v.apply(lc, r.Partition)
 			v.mu.Lock()
 			v.next[r.Partition] = r.Offset + 1
 			v.mu.Unlock()
-		})
+		}
 		if caughtUp != nil && len(left) == 0 {
 			close(caughtUp)
 			caughtUp = nil

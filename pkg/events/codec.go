@@ -179,6 +179,26 @@ func (c *Codec) DecodeKind(ctx context.Context, k Kind, value []byte) (Event, er
 	return ev, nil
 }
 
+// DecodeInto decodes a wire-format value of kind k into v, a pointer to a
+// struct with avro tags that may name only some of the kind's fields: the
+// others are skipped, not allocated. It is for readers that need a few
+// fields of many records (the governor's global view reads a lifecycle
+// event's type, product id and inputs); the result is not validated.
+func (c *Codec) DecodeInto(ctx context.Context, k Kind, value []byte, v any) error {
+	id, body, err := wireID(value)
+	if err != nil {
+		return err
+	}
+	s, err := c.decoder(ctx, id, k)
+	if err != nil {
+		return err
+	}
+	if err := decodeAPI.Unmarshal(s, body, v); err != nil {
+		return &DecodeError{Class: ClassCorruptBody, Err: fmt.Errorf("schema id %d: %w", id, err)}
+	}
+	return nil
+}
+
 // wireID splits a Confluent wire-format value into schema id and body.
 func wireID(value []byte) (int, []byte, error) {
 	if len(value) < 5 {
