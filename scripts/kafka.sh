@@ -195,6 +195,11 @@ advertised.listeners=PLAINTEXT://$HOST:$PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+# The authorizer runs, so ACLs can be created and listed (the registrar's
+# access agreements); every client is ANONYMOUS on this listener and a super
+# user, so nothing is refused.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
 log.dirs=$DIR/data
 num.partitions=1
 default.replication.factor=1
