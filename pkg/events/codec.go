@@ -26,6 +26,12 @@ const maxDecodeElements = 1 << 16
 // decodeAPI is hamba's default configuration with the bound.
 var decodeAPI = avro.Config{MaxSliceAllocSize: maxDecodeElements}.Freeze()
 
+// portDecodeAPI decodes a product's own records (PortReader): their arrays
+// may be longer than a mesh event's, but a record that claims more
+// elements than this is corrupt, not allocated (FuzzDecode found that an
+// unbounded count makes hamba allocate it up front and kills the process).
+var portDecodeAPI = avro.Config{MaxSliceAllocSize: 1 << 20}.Freeze()
+
 // Codec turns mesh events into Kafka records and back: Confluent wire format
 // with schemas from a schema registry, plus CloudEvents headers. Publisher and
 // Subscriber use one; services that run their own Kafka clients (the governor

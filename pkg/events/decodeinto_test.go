@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -45,5 +46,27 @@ func TestDecodeInto(t *testing.T) {
 	bad := append(append([]byte(nil), r.Value[:5]...), 0x02, 'a', 0x7e)
 	if err := c.DecodeInto(ctx, KindLifecycle, bad, &head); ClassOf(err) != ClassCorruptBody {
 		t.Fatalf("corrupt body: %v (class %s), want %s", err, ClassOf(err), ClassCorruptBody)
+	}
+}
+
+// A product record whose array claims 10^12 elements is a corrupt body
+// for PortDecoder, not an allocation that kills the process.
+func TestPortDecoderBoundsArrays(t *testing.T) {
+	reg := srfake.New()
+	defer reg.Close()
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := cl.CreateSchema(context.Background(), "t-value", sr.Schema{Type: sr.TypeAvro,
+		Schema: `{"type":"record","name":"r","fields":[{"name":"xs","type":{"type":"array","items":"long"}}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := []byte{0, 0, 0, 0, byte(ss.ID)}
+	value = binary.AppendVarint(value, 1_000_000_000_000) // the block's element count
+	_, _, err = NewPortDecoder(cl).Decode(context.Background(), value)
+	if ClassOf(err) != ClassCorruptBody {
+		t.Fatalf("Decode: %v (class %s), want %s", err, ClassOf(err), ClassCorruptBody)
 	}
 }

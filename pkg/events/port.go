@@ -46,7 +46,7 @@ func (d *PortDecoder) Decode(ctx context.Context, value []byte) (int, map[string
 		d.mu.Unlock()
 	}
 	var v any
-	if err := avro.Unmarshal(s, body, &v); err != nil {
+	if err := portDecodeAPI.Unmarshal(s, body, &v); err != nil {
 		return id, nil, &DecodeError{Class: ClassCorruptBody, Err: fmt.Errorf("schema id %d: %w", id, err)}
 	}
 	m, ok := v.(map[string]any)
