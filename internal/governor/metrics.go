@@ -23,6 +23,7 @@ type metrics struct {
 	phaseSeconds *prometheus.CounterVec // phase (Phases)
 	reloads      *prometheus.CounterVec // result: ok, failed
 	restarts     prometheus.Counter     // judging sessions started again after a failure
+	stateSkipped prometheus.Counter     // state records that did not decode at a rebuild
 	rejudged     prometheus.Counter     // products judged again because an input changed
 	policies     prometheus.Gauge
 	products     prometheus.Gauge
@@ -57,13 +58,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restarts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshbone_governor_session_restarts_total", Help: "Judging sessions closed after a failure (brokers or coordinator unreachable) and started again.",
 		}),
+		stateSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshbone_governor_state_records_skipped_total", Help: "Records of the governor's state topic that did not decode when the state was read back (their products are judged afresh).",
+		}),
 		rejudged: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshbone_governor_rejudged_total", Help: "Products judged again, in committed transactions, because one of their inputs changed.",
 		}),
 		policies: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_policies", Help: "Policies in force."}),
 		products: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshbone_governor_products", Help: "Products the governor knows."}),
 	}
-	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.phaseSeconds, m.reloads, m.restarts, m.rejudged, m.policies, m.products)
+	reg.MustRegister(m.evaluations, m.violations, m.lag, m.transactions, m.records, m.deadLetters, m.phaseSeconds, m.reloads, m.restarts, m.stateSkipped, m.rejudged, m.policies, m.products)
 	return m
 }
 

@@ -3,6 +3,7 @@ package governor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -27,9 +28,16 @@ const RebuildTimeout = 2 * time.Minute
 // the last committed batch.
 func (s *Service) rebuild(ctx context.Context) error {
 	start := time.Now()
-	states, err := ReadState(ctx, s.kopts, s.state, s.codec)
+	states, skipped, err := ReadState(ctx, s.kopts, s.state, s.codec)
 	if err != nil {
 		return fmt.Errorf("governor: rebuild state from %s: %w", s.state, err)
+	}
+	for i, sk := range skipped {
+		s.m.stateSkipped.Inc()
+		if i < 10 {
+			s.log.Warn("state record skipped: its product's state is as if never written", zap.String("key", sk.Key),
+				zap.Int32("partition", sk.Partition), zap.Int64("offset", sk.Offset), zap.Error(sk.Err))
+		}
 	}
 	s.engine.Restore(states)
 	s.m.products.Set(float64(len(states)))
@@ -213,13 +221,25 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// SkippedState is a state record ReadState could not read.
+type SkippedState struct {
+	Key       string
+	Partition int32
+	Offset    int64
+	Err       error
+}
+
 // ReadState reads a governor state topic to its last stable offset and
-// returns the newest state of each product; codec decodes the descriptors.
-func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events.Codec) (map[string]*ProductState, error) {
+// returns the newest state of each product (codec decodes the
+// descriptors), and the records it skipped: a product whose newest record
+// does not decode has no state, as if it had never been judged, so it is
+// judged afresh rather than from a state half read.
+func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events.Codec) (map[string]*ProductState, []SkippedState, error) {
 	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
 	defer cancel()
 	states := map[string]*ProductState{}
 	descs := map[string][]byte{}
+	var skipped []SkippedState
 	err := topicread.ReadCommitted(ctx, kopts, topic, func(r *kgo.Record) {
 		key := string(r.Key)
 		switch {
@@ -233,21 +253,28 @@ func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events
 		case strings.HasPrefix(key, volatileKey):
 			id := key[len(volatileKey):]
 			var ps ProductState
-			if r.Value == nil || json.Unmarshal(r.Value, &ps) != nil {
+			if r.Value == nil {
 				delete(states, id)
+				return
+			}
+			if err := json.Unmarshal(r.Value, &ps); err != nil {
+				delete(states, id)
+				skipped = append(skipped, SkippedState{key, r.Partition, r.Offset, err})
 				return
 			}
 			ps.ID = id
 			states[id] = &ps
+		default:
+			skipped = append(skipped, SkippedState{key, r.Partition, r.Offset, errors.New(`the key is neither "d/<id>" nor "v/<id>"`)})
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for id, raw := range descs {
 		ev, err := codec.DecodeKind(ctx, events.KindLifecycle, raw)
 		if err != nil {
-			return nil, fmt.Errorf("descriptor of %s: %w", id, err)
+			return nil, nil, fmt.Errorf("descriptor of %s: %w", id, err)
 		}
 		ps, ok := states[id]
 		if !ok {
@@ -257,5 +284,5 @@ func ReadState(ctx context.Context, kopts []kgo.Opt, topic string, codec *events
 		p := ev.(*events.ProductLifecycleEvent).Product
 		ps.Product = &p
 	}
-	return states, nil
+	return states, skipped, nil
 }
