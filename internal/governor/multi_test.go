@@ -2,6 +2,7 @@ package governor
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -12,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/meshbone/meshbone/internal/kafka/topicread"
-	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -147,19 +147,21 @@ func TestFencedBySuccessorStopsCleanly(t *testing.T) {
 	w.start(o) // the same transactional id
 	p := goodProduct("sales", "fence")
 	// The old one learns it is fenced when it next ends a transaction.
-	deadline := time.Now().Add(testkit.DefaultWait)
-	for i := 0; time.Now().Before(deadline); i++ {
-		w.own(lifecycleEvent("fence-"+string(rune('a'+i%26)), "REGISTERED", p))
+	err = nil
+	stopped, i := false, 0
+	w.env.Eventually(func() bool {
+		i++
+		w.own(lifecycleEvent(fmt.Sprintf("fence-%d", i), "REGISTERED", p))
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("fenced governor: Run returned %v, want nil", err)
-			}
-			return
-		case <-time.After(200 * time.Millisecond):
+		case err = <-done:
+			stopped = true
+		case <-time.After(100 * time.Millisecond):
 		}
+		return stopped
+	}, "the first governor fenced by its successor")
+	if err != nil {
+		t.Fatalf("fenced governor: Run returned %v, want nil", err)
 	}
-	t.Fatal("the first governor was not fenced by its successor")
 }
 
 func TestDefaultTransactionalID(t *testing.T) {

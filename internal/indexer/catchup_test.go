@@ -2,9 +2,11 @@ package indexer
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/meshbone/meshbone/internal/testkit"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -23,15 +25,9 @@ func TestCatchUpProgressIsLogged(t *testing.T) {
 
 	waitFor := func(msg string) observer.LoggedEntry {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if e := logs.FilterMessage(msg).All(); len(e) > 0 {
-				return e[len(e)-1]
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Fatalf("no %q log line; got %v", msg, logs.All())
-		return observer.LoggedEntry{}
+		testkit.Eventually(t, func() bool { return logs.FilterMessage(msg).Len() > 0 }, fmt.Sprintf("a %q log line", msg))
+		e := logs.FilterMessage(msg).All()
+		return e[len(e)-1]
 	}
 	e := waitFor("catching up")
 	if behind := e.ContextMap()["behind"]; behind != int64(1000) {
