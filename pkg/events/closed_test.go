@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -150,14 +151,17 @@ func TestSubscriberClose(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, first.handle) }()
 	env.Eventually(func() bool { return first.len() >= 1 }, "subscriber to handle the first event")
+	// Close waits for Run (s.running): by the time it returns, Run has
+	// committed and returned; the goroutine above hands its result over
+	// just after, so it is received, not polled.
 	s.Close()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Errorf("Run stopped by Close: %v, want nil", err)
 		}
-	default:
-		t.Fatal("Close returned before Run did")
+	case <-time.After(testkit.DefaultWait):
+		t.Fatal("Run did not return after Close")
 	}
 	if err := s.Run(ctx, first.handle); !errors.Is(err, events.ErrClosed) {
 		t.Errorf("Run after Close: %v, want ErrClosed", err)
