@@ -174,7 +174,7 @@ func simulate(t *testing.T, set *policy.Set, log []simRecord, n int, rng *rand.R
 			p = ps[rng.IntN(len(ps))]
 		}
 		ev := byPart[0][p][in.vpos[p]].lifecycle
-		in.view.apply(ev.Product.ID, ev.Type, ev.Product.Inputs, p)
+		in.view.apply(ev.Product.ID, ev.Type, ev.Product.Inputs)
 		in.vpos[p]++
 		return true
 	}

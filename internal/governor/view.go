@@ -40,10 +40,9 @@ type globalView struct {
 
 // viewEntry is one product in the view.
 type viewEntry struct {
-	status    string               // ACTIVE, DEPRECATED or RETIRED
-	change    events.LifecycleType // its newest lifecycle event's type
-	inputs    []string
-	partition int32 // of the lifecycle topic, where its newest event is
+	status string               // ACTIVE, DEPRECATED or RETIRED
+	change events.LifecycleType // its newest lifecycle event's type
+	inputs []string
 }
 
 func newGlobalView() *globalView {
@@ -153,13 +152,13 @@ func knownLifecycle(t events.LifecycleType) bool {
 	return false
 }
 
-// apply records a lifecycle event of product id read from partition and
-// marks pending the product and every product that reads it.
-func (v *globalView) apply(id string, typ events.LifecycleType, inputs []string, partition int32) {
+// apply records a lifecycle event of product id and marks pending every
+// product that reads it, and the product itself if it has inputs.
+func (v *globalView) apply(id string, typ events.LifecycleType, inputs []string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	old := v.products[id]
-	e := viewEntry{status: lifecycleStatus(typ, old.status), change: typ, inputs: inputs, partition: partition}
+	e := viewEntry{status: lifecycleStatus(typ, old.status), change: typ, inputs: inputs}
 	v.products[id] = e
 	v.applied++
 	for _, in := range old.inputs {
@@ -173,9 +172,16 @@ func (v *globalView) apply(id string, typ events.LifecycleType, inputs []string,
 		}
 		rs[id] = struct{}{}
 	}
-	// The product itself: the view may now know it under inputs its owner
-	// judged before the view knew them.
-	v.pending[id] = struct{}{}
+	// The product itself: its owner may have judged it before the view
+	// knew its inputs. (A product without inputs has nothing to judge
+	// again: marking it would wake the judging loop for nothing at every
+	// lifecycle event.)
+	if len(e.inputs) == 0 && len(v.readers[id]) == 0 {
+		return
+	}
+	if len(e.inputs) > 0 {
+		v.pending[id] = struct{}{}
+	}
 	for r := range v.readers[id] {
 		v.pending[r] = struct{}{}
 	}
@@ -351,7 +357,7 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 				v.mu.Unlock()
 				log.Warn("global view: lifecycle record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(h.err))
 			} else {
-				v.apply(h.Product.ID, h.Type, h.Product.Inputs, r.Partition)
+				v.apply(h.Product.ID, h.Type, h.Product.Inputs)
 			}
 			v.mu.Lock()
 			v.next[r.Partition] = r.Offset + 1
