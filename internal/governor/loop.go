@@ -78,7 +78,11 @@ func (s *Service) consume(ctx context.Context) error {
 			return nil
 		case errors.Is(err, errCrashed), errors.As(err, &perm):
 			return err
-		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch), errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+		case errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+			// Not a successor: the principal may not use the id, which
+			// no new session changes.
+			return fmt.Errorf("governor: transactional id %s: %w", s.opts.TransactionalID, err)
+		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
 			// A newer incarnation of this instance took the
 			// transactional id over: it judges from here on.
 			s.log.Info("fenced by a newer instance with the same transactional id; stopping", zap.String("transactional_id", s.opts.TransactionalID), zap.Error(err))
