@@ -216,14 +216,7 @@ type govResult struct {
 // own consumer group: a run under a new prefix reads the same input).
 func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, n int) (govResult, error) {
 	var r govResult
-	o := governor.DefaultOptions()
-	o.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: prefix}
-	o.Policies = policies
-	o.Listen = ""
-	o.Group = prefix + "governor"
-	o.PolicyPollInterval = -1
-	o.FreshnessInterval = time.Hour
-	s, err := governor.New(o, nil)
+	s, err := governor.New(govOptions(env, prefix, policies), nil)
 	if err != nil {
 		return r, err
 	}
@@ -259,6 +252,21 @@ func govRun(ctx context.Context, env *Env, prefix string, policies policy.Dirs, 
 	r.rate = float64(n) / elapsed.Seconds()
 	r.out, err = govOutputCount(ctx, env, prefix)
 	return r, err
+}
+
+// govOptions are the options of a benchmarked governor: the mesh under
+// prefix, a group of its own (a run under a new prefix reads the same
+// input), no HTTP server, no policy polling and no freshness check while it
+// runs.
+func govOptions(env *Env, prefix string, policies policy.Dirs) governor.Options {
+	o := governor.DefaultOptions()
+	o.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: prefix}
+	o.Policies = policies
+	o.Listen = ""
+	o.Group = prefix + "governor"
+	o.PolicyPollInterval = -1
+	o.FreshnessInterval = time.Hour
+	return o
 }
 
 // govOutputCount counts the records the governor wrote (high watermarks of

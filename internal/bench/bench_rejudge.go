@@ -85,14 +85,7 @@ func benchRejudge(ctx context.Context, env *Env, logf func(string, ...any)) ([]F
 		return nil, err
 	}
 
-	o := governor.DefaultOptions()
-	o.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: prefix}
-	o.Policies = policy.RootDirs("policies")
-	o.Listen = ""
-	o.Group = prefix + "governor"
-	o.PolicyPollInterval = -1
-	o.FreshnessInterval = time.Hour
-	s, err := governor.New(o, nil)
+	s, err := governor.New(govOptions(env, prefix, policy.RootDirs("policies")), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,7 @@ func TestRegistrarLosesQuorumAfterProvisioning(t *testing.T) {
 	c := newCluster(t)
 	env := c.env
 	ctx := context.Background()
-	svc, r := startRegistrar(t, c)
-	defer func() {
-		if t.Failed() {
-			r.dumpLogs(t, 30)
-		}
-	}()
+	svc, _ := startRegistrar(t, c)
 	products := svc.URL() + "/api/v1/products"
 
 	first, _ := c.leaderOfMost(env.Topics.Lifecycle)

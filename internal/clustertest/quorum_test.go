@@ -23,12 +23,7 @@ func TestRegistrarWithoutQuorum(t *testing.T) {
 	c := newCluster(t)
 	env := c.env
 	ctx := context.Background()
-	svc, r := startRegistrar(t, c)
-	defer func() {
-		if t.Failed() {
-			r.dumpLogs(t, 30)
-		}
-	}()
+	svc, _ := startRegistrar(t, c)
 	products := svc.URL() + "/api/v1/products"
 	before := c.endOffsets(env.Topics.Lifecycle)
 

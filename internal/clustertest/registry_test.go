@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshbone/meshbone/internal/indexer"
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -95,41 +94,11 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 	env := c.env
 	ctx := context.Background()
 
-	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
-	if err := registrar.WriteTokenFile(tokens, []registrar.Token{
-		{SHA256: registrar.HashToken(salesToken), Principal: "ada@sales", Domain: "sales", Role: registrar.RoleDomainOwner},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ropts := registrar.DefaultOptions()
-	ropts.Kafka = kafkaConfig(env)
-	ropts.Listen = "127.0.0.1:0"
-	ropts.TokenFile = tokens
-	ropts.Topics = env.Spec
-	regLog, regLogs := newLogger()
-	reg, err := registrar.New(ropts, regLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr := &running{name: "registrar", logs: regLogs}
-	rr.start(reg.Run)
-	defer rr.stop(t)
-
-	ixLog, ixLogs := newLogger()
-	iopts := indexer.DefaultOptions()
-	iopts.Kafka = kafkaConfig(env)
-	iopts.DB = filepath.Join(t.TempDir(), "view.db")
-	iopts.Listen = "127.0.0.1:0"
-	ix, err := indexer.New(iopts, ixLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &running{name: "indexer", logs: ixLogs}
-	x.start(ix.Run)
+	reg, rr := startRegistrar(t, c)
+	ix, x := startIndexer(t, indexerOptions(t, env))
 	defer x.stop(t)
 	defer func() {
 		if t.Failed() {
-			rr.dumpLogs(t, 30)
 			x.dumpLogs(t, 30)
 		}
 	}()
@@ -142,14 +111,6 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 		}
 	}()
 
-	env.Eventually(func() bool {
-		resp, err := http.Get(reg.URL() + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "registrar ready")
 	products := reg.URL() + "/api/v1/products"
 	if a := call(t, http.MethodPost, products, salesToken, []byte(descriptor("alpha"))); a.status != http.StatusCreated {
 		t.Fatalf("register sales.alpha: %d %s", a.status, a.raw)
@@ -254,7 +215,8 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 }
 
 // startRegistrar runs a registrar on the test's Env (its topics replicated
-// like the Env's) and waits until it is ready.
+// like the Env's) until the test ends, and waits until it is ready; a test
+// that fails shows the registrar's last log lines.
 func startRegistrar(t *testing.T, c *cluster) (*registrar.Service, *running) {
 	t.Helper()
 	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
@@ -276,6 +238,11 @@ func startRegistrar(t *testing.T, c *cluster) (*registrar.Service, *running) {
 	r := &running{name: "registrar", logs: logs}
 	r.start(svc.Run)
 	t.Cleanup(func() { r.stop(t) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			r.dumpLogs(t, 30)
+		}
+	})
 	c.env.Eventually(func() bool {
 		resp, err := http.Get(svc.URL() + "/readyz")
 		if err != nil {
@@ -298,11 +265,6 @@ func TestRegistrarWithABrokerDown(t *testing.T) {
 	env := c.env
 	ctx := context.Background()
 	svc, r := startRegistrar(t, c)
-	defer func() {
-		if t.Failed() {
-			r.dumpLogs(t, 30)
-		}
-	}()
 	products := svc.URL() + "/api/v1/products"
 
 	victim, _ := c.leaderOfMost(env.Topics.Lifecycle)

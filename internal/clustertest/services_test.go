@@ -22,6 +22,7 @@ import (
 	"github.com/meshbone/meshbone/internal/indexer"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/internal/store"
+	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -131,6 +132,29 @@ func (r *running) dumpLogs(t *testing.T, n int) {
 	}
 }
 
+// indexerOptions are the options of an indexer on env with a view of its
+// own.
+func indexerOptions(t *testing.T, env *testkit.Env) indexer.Options {
+	o := indexer.DefaultOptions()
+	o.Kafka = kafkaConfig(env)
+	o.DB = filepath.Join(t.TempDir(), "view.db")
+	o.Listen = "127.0.0.1:0"
+	return o
+}
+
+// startIndexer runs an indexer with options o; the caller stops it.
+func startIndexer(t *testing.T, o indexer.Options) (*indexer.Indexer, *running) {
+	t.Helper()
+	log, logs := newLogger()
+	ix, err := indexer.New(o, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &running{name: "indexer", logs: logs}
+	x.start(ix.Run)
+	return ix, x
+}
+
 func newLogger() (*zap.Logger, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	return zap.New(core), logs
@@ -200,17 +224,8 @@ func TestServicesThroughBrokerOutage(t *testing.T) {
 	g := &running{name: "governor", logs: govLogs}
 	g.start(gov.Run)
 
-	ixLog, ixLogs := newLogger()
-	iopts := indexer.DefaultOptions()
-	iopts.Kafka = kafkaConfig(env)
-	iopts.DB = filepath.Join(t.TempDir(), "view.db")
-	iopts.Listen = "127.0.0.1:0"
-	ix, err := indexer.New(iopts, ixLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &running{name: "indexer", logs: ixLogs}
-	x.start(ix.Run)
+	iopts := indexerOptions(t, env)
+	ix, x := startIndexer(t, iopts)
 	defer func() {
 		if t.Failed() {
 			g.dumpLogs(t, 40)
@@ -399,8 +414,7 @@ func TestServicesThroughBrokerOutage(t *testing.T) {
 		t.Fatalf("the indexer did not fold every mesh record within %s: %+v", serviceBudget, ix.Status())
 	}
 	x.stop(t)
-	ropts := iopts
-	ropts.DB = filepath.Join(t.TempDir(), "rebuilt.db")
+	ropts := indexerOptions(t, env)
 	ropts.Rebuild = true
 	rix, err := indexer.New(ropts, zap.NewNop())
 	if err != nil {
