@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Quality events are what domain pipelines publish most, so they have an
@@ -19,12 +20,7 @@ func appendQuality(b []byte, q *QualityEvent) ([]byte, error) {
 	b = appendString(b, q.ProductVersion)
 	b = appendString(b, q.RunID)
 	b = appendLong(b, q.ObservedAt.UnixMilli())
-	if q.DataWatermark == nil {
-		b = appendLong(b, 0) // union branch 0: null
-	} else {
-		b = appendLong(b, 1)
-		b = appendLong(b, q.DataWatermark.UnixMilli())
-	}
+	b = appendOptionalMillis(b, q.DataWatermark)
 	if len(q.Checks) > 0 {
 		b = appendLong(b, int64(len(q.Checks))) // one block
 		for i := range q.Checks {
@@ -51,7 +47,43 @@ func appendQuality(b []byte, q *QualityEvent) ([]byte, error) {
 			}
 		}
 	}
-	return appendLong(b, 0), nil // end of the checks array
+	b = appendLong(b, 0) // end of the checks array
+	if q.Origin == nil {
+		b = appendLong(b, 0)
+	} else {
+		i, ok := originIndex(*q.Origin)
+		if !ok {
+			return nil, fmt.Errorf("origin: %q is not a QualityOrigin", *q.Origin)
+		}
+		b = appendLong(b, 1)
+		b = appendLong(b, i)
+	}
+	if q.Port == nil {
+		b = appendLong(b, 0)
+	} else {
+		b = appendLong(b, 1)
+		b = appendString(b, *q.Port)
+	}
+	b = appendOptionalMillis(b, q.WindowStart)
+	return appendOptionalMillis(b, q.WindowEnd), nil
+}
+
+// appendOptionalMillis appends a ["null", timestamp-millis] union.
+func appendOptionalMillis(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return appendLong(b, 0)
+	}
+	return appendLong(appendLong(b, 1), t.UnixMilli())
+}
+
+// originIndex is the position of o among the QualityOrigin symbols.
+func originIndex(o QualityOrigin) (int64, bool) {
+	for i, s := range origins {
+		if s == o {
+			return int64(i), true
+		}
+	}
+	return 0, false
 }
 
 // dimensionIndex is the position of d among the QualityDimension symbols.

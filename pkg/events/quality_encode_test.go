@@ -50,6 +50,14 @@ func TestQualityEncoderMatchesHamba(t *testing.T) {
 			}
 			q.Checks = append(q.Checks, c)
 		}
+		if rng.IntN(2) == 0 {
+			o := origins[rng.IntN(len(origins))]
+			q.Origin = &o
+		}
+		if rng.IntN(2) == 0 {
+			p, ws, we := str(), at(), at()
+			q.Port, q.WindowStart, q.WindowEnd = &p, &ws, &we
+		}
 		if i%50 == 0 {
 			q.Checks = make([]QualityCheck, 70) // a block count above 63: two-byte varint
 			for j := range q.Checks {
@@ -77,5 +85,8 @@ func TestQualityEncoderMatchesHamba(t *testing.T) {
 	}
 	if _, err := appendQuality(nil, &QualityEvent{Checks: []QualityCheck{{Dimension: "TASTE"}}}); err == nil {
 		t.Error("an unknown dimension was encoded")
+	}
+	if _, err := appendQuality(nil, &QualityEvent{Origin: ptr(QualityOrigin("GUESSED"))}); err == nil {
+		t.Error("an unknown origin was encoded")
 	}
 }

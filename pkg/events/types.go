@@ -199,7 +199,28 @@ type QualityEvent struct {
 	ObservedAt     time.Time      `avro:"observed_at" json:"observed_at"`
 	DataWatermark  *time.Time     `avro:"data_watermark" json:"data_watermark,omitempty"`
 	Checks         []QualityCheck `avro:"checks" json:"checks"`
+	// Origin is who measured the run: nil or OriginReported for the
+	// domain's own quality tool, OriginObserved for meshbone's monitor.
+	Origin *QualityOrigin `avro:"origin" json:"origin,omitempty"`
+	// Port, WindowStart and WindowEnd say what an observed run measured:
+	// one output port's records whose event time is in [start, end).
+	Port        *string    `avro:"port" json:"port,omitempty"`
+	WindowStart *time.Time `avro:"window_start" json:"window_start,omitempty"`
+	WindowEnd   *time.Time `avro:"window_end" json:"window_end,omitempty"`
 }
+
+// Observed reports whether meshbone's monitor measured the run (rather than
+// the domain reporting it).
+func (e *QualityEvent) Observed() bool { return e.Origin != nil && *e.Origin == OriginObserved }
+
+// QualityOrigin is who measured a quality run.
+type QualityOrigin string
+
+// Quality origins.
+const (
+	OriginReported QualityOrigin = "REPORTED"
+	OriginObserved QualityOrigin = "OBSERVED"
+)
 
 // QualityCheck is one measured check of a quality run.
 type QualityCheck struct {

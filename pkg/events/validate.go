@@ -70,6 +70,7 @@ var (
 	violationStatuses  = []ViolationStatus{ViolationOpen, ViolationResolved}
 	complianceStatuses = []Compliance{Compliant, NonCompliant, Unknown}
 	outcomes           = []Outcome{Allowed, Denied}
+	origins            = []QualityOrigin{OriginReported, OriginObserved}
 )
 
 // Validate implements Event.
@@ -133,6 +134,15 @@ func (e *QualityEvent) Validate() error {
 		v.required("name", c.Name)
 		oneOf(v, "dimension", c.Dimension, dimensions)
 		oneOf(v, "operator", c.Operator, operators)
+	}
+	v.in("", -1)
+	if e.Origin != nil {
+		oneOf(v, "origin", *e.Origin, origins)
+	}
+	if (e.WindowStart == nil) != (e.WindowEnd == nil) {
+		v.fail("window_end", "window_start and window_end go together")
+	} else if e.WindowStart != nil && !e.WindowEnd.After(*e.WindowStart) {
+		v.fail("window_end", "is not after window_start")
 	}
 	return v.result()
 }
