@@ -250,6 +250,8 @@ func (f *folder) apply(ctx context.Context, ev events.Event) (bool, error) {
 		return f.compliance(ctx, e)
 	case *events.AuditEvent:
 		return f.audit(ctx, e)
+	case *events.AccessEvent:
+		return f.access(ctx, e)
 	}
 	return false, fmt.Errorf("unknown event type %T", ev)
 }

@@ -48,6 +48,8 @@ type Product struct {
 	ResolvedViolations []Violation `json:"resolved_violations"`
 	Lineage            *Graph      `json:"lineage"`
 	Audit              []Audit     `json:"audit"`
+	// Access is who reads the product's ports, and who asks to.
+	Access Access `json:"access"`
 }
 
 // Version is one lifecycle event of a product: its version history.
@@ -217,7 +219,7 @@ func (s *Store) product(ctx context.Context, tx *sql.Tx, id string) (*Product, e
 	p.UpdatedAt, p.RegisteredAt = tm(updated), tm(reg)
 	p.Reason, p.Successor, p.SunsetAt = sPtr(reason), sPtr(successor), tmPtr(sunset)
 
-	for _, load := range []func(context.Context, *sql.Tx, *Product) error{s.versions, s.ports, s.quality, s.complianceOf, s.violations, s.audit} {
+	for _, load := range []func(context.Context, *sql.Tx, *Product) error{s.versions, s.ports, s.quality, s.complianceOf, s.violations, s.audit, s.productAccess} {
 		if err := load(ctx, tx, p); err != nil {
 			return nil, err
 		}

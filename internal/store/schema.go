@@ -4,7 +4,7 @@ import "github.com/meshbone/meshbone/internal/store/searchindex"
 
 // SchemaVersion is the layout version written to PRAGMA user_version. A
 // database with another version is refused; rebuild it from the topics.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ddl creates the view. Times are Unix milliseconds (the contracts'
 // timestamp-millis), so they sort and compare as integers.
@@ -128,6 +128,30 @@ var ddl = []string{
 	)`,
 	`CREATE INDEX audit_target ON audit(target, at)`,
 	`CREATE INDEX audit_at ON audit(at, event_id)`,
+	// access_events: every access event folded, by id (a redelivered event
+	// is skipped), the history of the agreements.
+	`CREATE TABLE access_events (
+		event_id     TEXT PRIMARY KEY,
+		agreement_id TEXT NOT NULL,
+		product_id   TEXT NOT NULL,
+		type         TEXT NOT NULL,
+		actor        TEXT NOT NULL,
+		occurred_at  INTEGER NOT NULL,
+		reason       TEXT
+	)`,
+	`CREATE INDEX access_events_agreement ON access_events(agreement_id, occurred_at)`,
+	// agreements: each access agreement as its last event states it. The
+	// events of one agreement share its product's key, hence a partition,
+	// so the last folded is the last published.
+	`CREATE TABLE agreements (
+		agreement_id TEXT PRIMARY KEY,
+		product_id   TEXT NOT NULL,
+		status       TEXT NOT NULL,
+		agreement    TEXT NOT NULL,            -- JSON of events.AccessAgreement
+		reason       TEXT,
+		updated_at   INTEGER NOT NULL
+	)`,
+	`CREATE INDEX agreements_product ON agreements(product_id, status)`,
 	// offsets: the last offset folded per topic-partition.
 	`CREATE TABLE offsets (
 		topic     TEXT NOT NULL,
@@ -169,5 +193,7 @@ var tables = []struct {
 	{"violations", "violation_id, product_id, domain, policy_id, policy_version, scope, severity, status, message, evidence, source_event_id, source_topic, source_partition, source_offset, detected_at, resolved_at", "violation_id"},
 	{"compliance", "product_id, product_version, domain, status, open_violations, evaluated_at", "product_id"},
 	{"audit", "event_id, actor, domain, action, target, outcome, at, details", "event_id"},
+	{"access_events", "event_id, agreement_id, product_id, type, actor, occurred_at, reason", "event_id"},
+	{"agreements", "agreement_id, product_id, status, agreement, reason, updated_at", "agreement_id"},
 	{"offsets", "topic, partition, offset", "topic, partition"},
 }
