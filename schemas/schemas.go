@@ -22,13 +22,14 @@ const (
 	AuditEvent            = "AuditEvent"
 	AccessAgreement       = "AccessAgreement"
 	AccessEvent           = "AccessEvent"
+	Notice                = "Notice"
 )
 
 // Records lists every contract, in dependency order.
-var Records = []string{DataProduct, ProductLifecycleEvent, QualityEvent, PolicyViolation, ComplianceStatus, AuditEvent, AccessAgreement, AccessEvent}
+var Records = []string{DataProduct, ProductLifecycleEvent, QualityEvent, PolicyViolation, ComplianceStatus, AuditEvent, AccessAgreement, AccessEvent, Notice}
 
 // deps names the contracts a contract refers to by name.
-var deps = map[string][]string{ProductLifecycleEvent: {DataProduct}, AccessEvent: {AccessAgreement}}
+var deps = map[string][]string{ProductLifecycleEvent: {DataProduct}, AccessEvent: {AccessAgreement}, Notice: {AccessAgreement}}
 
 // FS returns the embedded .avsc files, named "<Record>.avsc".
 func FS() fs.FS {

@@ -167,3 +167,48 @@ func TestAccessEventTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeTypes holds the symbols of the notice contract's enums in order:
+// a symbol may only be appended.
+func TestNoticeTypes(t *testing.T) {
+	s := schemas.MustParse(schemas.Notice).(*avro.RecordSchema)
+	got := map[string]string{}
+	for _, f := range s.Fields() {
+		switch f.Name() {
+		case "type":
+			got["type"] = strings.Join(f.Type().(*avro.EnumSchema).Symbols(), " ")
+		case "recipient":
+			for _, rf := range f.Type().(*avro.RecordSchema).Fields() {
+				switch rt := rf.Type().(type) {
+				case *avro.EnumSchema:
+					got["recipient."+rf.Name()] = strings.Join(rt.Symbols(), " ")
+				case *avro.UnionSchema:
+					inner := rt.Types()[1]
+					if ref, ok := inner.(*avro.RefSchema); ok {
+						inner = ref.Schema()
+					}
+					if e, ok := inner.(*avro.EnumSchema); ok {
+						got["recipient."+rf.Name()] = strings.Join(e.Symbols(), " ")
+					}
+				}
+			}
+		}
+	}
+	want := map[string]string{
+		"type":                    "DEPRECATED RETIRED MAJOR_VERSION SUNSET_SOON",
+		"recipient.type":          "AGREEMENT DOWNSTREAM_PRODUCT",
+		"recipient.consumer_type": "TEAM APPLICATION DATA_PRODUCT",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s symbols %q, want %q", k, got[k], w)
+		}
+	}
+	full, err := schemas.Full(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(full, `"symbols":["TEAM","APPLICATION","DATA_PRODUCT"]`) {
+		t.Errorf("the registered Notice text does not define ConsumerType itself: %.300s", full)
+	}
+}

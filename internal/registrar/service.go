@@ -295,7 +295,7 @@ func (s *Service) bootstrap(ctx context.Context) error {
 		return fmt.Errorf("mesh schemas: %w", err)
 	}
 	var subjects []string
-	for _, t := range append(s.topics.Events(), s.topics.Access) {
+	for _, t := range append(s.topics.Events(), s.topics.Access, s.topics.Notices) {
 		subjects = append(subjects, events.Subject(t))
 	}
 	return s.ensureBackward(ctx, subjects...)

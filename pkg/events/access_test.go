@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func TestAccessCodec(t *testing.T) {
 	if k, ok := topics.KindOf("t.mesh.access.v1"); !ok || k != KindAccess || k.String() != "access" {
 		t.Errorf("KindOf(access topic) = %v, %v", k, ok)
 	}
-	if got := topics.All(); got[len(got)-2] != "t.mesh.access.v1" {
+	if got := topics.All(); !slices.Contains(got, "t.mesh.access.v1") {
 		t.Errorf("All() = %v lacks the access topic", got)
 	}
 }

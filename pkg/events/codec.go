@@ -46,7 +46,7 @@ type Codec struct {
 	// enc encodes each kind with the id its contract was registered under;
 	// set on first Encode (regMu guards the one-time registration, ready
 	// publishes it).
-	enc        [KindAccess + 1]encoder
+	enc        [KindNotice + 1]encoder
 	regMu      sync.Mutex
 	registered bool
 	ready      atomic.Bool

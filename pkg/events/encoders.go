@@ -17,7 +17,7 @@ import (
 // of its contract.
 
 // handEncoders maps each kind that has a hand-written encoder to it.
-var handEncoders = [KindAccess + 1]func([]byte, Event) ([]byte, error){
+var handEncoders = [KindNotice + 1]func([]byte, Event) ([]byte, error){
 	KindQuality:    func(b []byte, ev Event) ([]byte, error) { return appendQuality(b, ev.(*QualityEvent)) },
 	KindViolation:  func(b []byte, ev Event) ([]byte, error) { return appendViolation(b, ev.(*PolicyViolation)) },
 	KindCompliance: func(b []byte, ev Event) ([]byte, error) { return appendCompliance(b, ev.(*ComplianceStatus)) },

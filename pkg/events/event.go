@@ -18,10 +18,11 @@ const (
 	KindCompliance
 	KindAudit
 	KindAccess
+	KindNotice
 )
 
 // Kinds lists every event kind.
-var Kinds = []Kind{KindLifecycle, KindQuality, KindViolation, KindCompliance, KindAudit, KindAccess}
+var Kinds = []Kind{KindLifecycle, KindQuality, KindViolation, KindCompliance, KindAudit, KindAccess, KindNotice}
 
 // String returns the kind's short name ("lifecycle", "quality", ...).
 func (k Kind) String() string {
@@ -38,6 +39,8 @@ func (k Kind) String() string {
 		return "audit"
 	case KindAccess:
 		return "access"
+	case KindNotice:
+		return "notice"
 	}
 	return "unknown"
 }
@@ -57,6 +60,8 @@ func (k Kind) schemaName() string {
 		return schemas.AuditEvent
 	case KindAccess:
 		return schemas.AccessEvent
+	case KindNotice:
+		return schemas.Notice
 	}
 	return ""
 }
@@ -76,13 +81,15 @@ func (k Kind) newEvent() Event {
 		return new(AuditEvent)
 	case KindAccess:
 		return new(AccessEvent)
+	case KindNotice:
+		return new(Notice)
 	}
 	return nil
 }
 
 // Event is a mesh record the SDK can publish and decode: one of
 // *ProductLifecycleEvent, *QualityEvent, *PolicyViolation, *ComplianceStatus,
-// *AuditEvent and *AccessEvent.
+// *AuditEvent, *AccessEvent and *Notice.
 type Event interface {
 	// Kind says which contract and topic the event belongs to.
 	Kind() Kind

@@ -9,6 +9,7 @@ const (
 	TopicAudit      = "mesh.audit.v1"
 	TopicDLQ        = "mesh.dlq.v1"
 	TopicAccess     = "mesh.access.v1"
+	TopicNotices    = "mesh.notices.v1"
 )
 
 // Topics names the mesh topics of one mesh. A prefix lets several meshes (an
@@ -22,6 +23,7 @@ type Topics struct {
 	Audit      string
 	DLQ        string
 	Access     string
+	Notices    string
 }
 
 // MeshTopics returns the mesh topic names with prefix prepended ("" for the
@@ -36,6 +38,7 @@ func MeshTopics(prefix string) Topics {
 		Audit:      prefix + TopicAudit,
 		DLQ:        prefix + TopicDLQ,
 		Access:     prefix + TopicAccess,
+		Notices:    prefix + TopicNotices,
 	}
 }
 
@@ -54,6 +57,8 @@ func (t Topics) For(k Kind) string {
 		return t.Audit
 	case KindAccess:
 		return t.Access
+	case KindNotice:
+		return t.Notices
 	}
 	return ""
 }
@@ -69,14 +74,15 @@ func (t Topics) KindOf(topic string) (Kind, bool) {
 }
 
 // Events returns the topics that carry the mesh's product, governance and
-// audit events (all but the DLQ and the access topic, which only the
-// registrar reads so far).
+// audit events (all but the DLQ, the access topic, which only the
+// registrar reads so far, and the notices, which their recipients read).
 func (t Topics) Events() []string {
 	return []string{t.Lifecycle, t.Quality, t.Violations, t.Compliance, t.Audit}
 }
 
-// All returns every mesh topic, the access topic and the DLQ included.
-func (t Topics) All() []string { return append(t.Events(), t.Access, t.DLQ) }
+// All returns every mesh topic, the access and notice topics and the DLQ
+// included.
+func (t Topics) All() []string { return append(t.Events(), t.Access, t.Notices, t.DLQ) }
 
 // Subject returns the schema registry subject of topic's values
 // (TopicNameStrategy).
