@@ -355,9 +355,12 @@ func (b *Batch) prepareQuality(ev *events.QualityEvent, ce events.CloudEvent, sr
 	if w := ev.DataWatermark; w != nil && (ps.Watermark == nil || w.After(ps.Watermark.At)) {
 		ps.Watermark = &Watermark{At: *w, EventID: ev.EventID, Source: src}
 	}
+	// An observed run becomes its port's newest observation before the
+	// policies judge it: what the next reported run is compared with.
+	ps.Observed = policy.Observe(ps.Observed, ev)
 	in := policy.Input{
 		Trigger: policy.TriggerQuality, ProductID: ev.ProductID, Product: ps.Product, View: ps.productView(), Quality: ev,
-		CloudEvent: ce, EventID: ev.EventID, Now: b.now,
+		CloudEvent: ce, EventID: ev.EventID, Now: b.now, Observations: ps.Observed,
 	}
 	if ps.Watermark != nil {
 		in.Watermark = ps.Watermark.At
@@ -420,9 +423,20 @@ func slotClass(t policy.Trigger) string {
 	return "data"
 }
 
-// slot returns the slot of policyID for events of trigger t,
-// "<policy id>@<class>", made once per policy id.
-func (e *Engine) slot(policyID string, t policy.Trigger) string {
+// slot returns the slot of policy p for the event of vars:
+// "<policy id>@<class>", made once per policy id, or for an observed run
+// and a policy that reads it, "<policy id>@data/<stream>" (see
+// ProductState.Open).
+func (e *Engine) slot(p *policy.Policy, vars *policy.Vars) string {
+	if st := vars.Stream(); st != "" && p.ReadsRun {
+		return p.ID + "@data/" + st
+	}
+	return e.classSlot(p.ID, vars.Trigger)
+}
+
+// classSlot returns the slot of policyID for events of trigger t that are
+// on no stream of their own.
+func (e *Engine) classSlot(policyID string, t policy.Trigger) string {
 	s, ok := e.slots[policyID]
 	if !ok {
 		// A policy no longer in the set, whose violation is still open:
@@ -433,6 +447,20 @@ func (e *Engine) slot(policyID string, t policy.Trigger) string {
 		return s.lifecycle
 	}
 	return s.data
+}
+
+// slotOfClass reports whether slot, of an open violation of policyID,
+// is of class, and whether it is a stream's.
+func slotOfClass(slot, policyID, class string) (ok, stream bool) {
+	rest, found := strings.CutPrefix(slot, policyID)
+	if !found || len(rest) < 1+len(class) || rest[0] != '@' || rest[1:1+len(class)] != class {
+		return false, false
+	}
+	rest = rest[1+len(class):]
+	if rest == "" {
+		return true, false
+	}
+	return rest[0] == '/', rest[0] == '/'
 }
 
 // slotsOf makes and caches the slot names of policyID. Only Begin calls it,
@@ -459,7 +487,7 @@ func wantOpen(d policy.Decision) (open, errored bool) {
 func (b *Batch) changes(cur *ProductState, vars *policy.Vars, decisions []policy.Decision) bool {
 	for _, d := range decisions {
 		open, errored := wantOpen(d)
-		ov := cur.Open[b.e.slot(d.Policy.ID, vars.Trigger)]
+		ov := cur.Open[b.e.slot(d.Policy, vars)]
 		if (ov != nil) != open || (ov != nil && ov.Errored != errored) {
 			return true
 		}
@@ -467,17 +495,20 @@ func (b *Batch) changes(cur *ProductState, vars *policy.Vars, decisions []policy
 	return len(b.stale(cur, vars)) > 0
 }
 
-// stale returns the slots of vars' class whose policy is gone, no longer
-// applies to the product's domain or no longer judges this class.
+// stale returns the slots of vars' class (those of every stream
+// included) whose policy is gone, no longer applies to the product's
+// domain or no longer judges this class, and the stream slots of a policy
+// that no longer reads the run.
 func (b *Batch) stale(ps *ProductState, vars *policy.Vars) []string {
 	class := slotClass(vars.Trigger)
 	var out []string
 	for slot, ov := range ps.Open {
-		if slot != b.e.slot(ov.Violation.PolicyID, vars.Trigger) {
+		ofClass, stream := slotOfClass(slot, ov.Violation.PolicyID, class)
+		if !ofClass {
 			continue // another class
 		}
 		p, ok := b.set.Get(ov.Violation.PolicyID)
-		if !ok || !b.set.AppliesTo(p, vars.Domain) || !judgesClass(p, class) {
+		if !ok || !b.set.AppliesTo(p, vars.Domain) || !judgesClass(p, class) || (stream && !p.ReadsRun) {
 			out = append(out, slot)
 		}
 	}
@@ -505,7 +536,7 @@ func judgesClass(p *policy.Policy, class string) bool {
 // order the product's event and its inputs' events were judged in.
 func (b *Batch) reconcile(out *[]*events.PolicyViolation, ps *ProductState, domain string, vars *policy.Vars, decisions []policy.Decision, eventID, upSig string, src Source) {
 	for _, d := range decisions {
-		slot := b.e.slot(d.Policy.ID, vars.Trigger)
+		slot := b.e.slot(d.Policy, vars)
 		open, errored := wantOpen(d)
 		key := eventID
 		if upSig != "" && d.Policy.ReadsUpstream {

@@ -53,7 +53,12 @@ type ProductState struct {
 	// Open maps a slot ("<policy id>@<lifecycle|data>") to its open
 	// violation. A policy judges lifecycle events in one slot and data
 	// (quality events and freshness checks) in another, so a quality run
-	// never clears what a descriptor broke, and the reverse.
+	// never clears what a descriptor broke, and the reverse. A policy that
+	// reads the run (policy.Policy.ReadsRun) judges the monitor's observed
+	// runs of each port in a slot of their own,
+	// "<policy id>@data/observed/<port>" (policy.Vars.Stream), so that a
+	// port's window never clears what a reported run or another port's
+	// window raised.
 	Open map[string]*OpenViolation `json:"open,omitempty"`
 	// Published is the signature of the compliance status last published
 	// (status, version, open violation ids): a status is published only
@@ -67,6 +72,11 @@ type ProductState struct {
 	// last judged (upstreamSig): when the global view says otherwise, the
 	// product is judged again.
 	Upstream string `json:"upstream,omitempty"`
+	// Observed is the newest observed value of each of the product's
+	// checks: the checks of the newest observed run of each port, in the
+	// order of the product's partition of the quality topic (see
+	// policy.Observe). Never modified in place: a batch replaces it.
+	Observed []policy.Observation `json:"observed,omitempty"`
 
 	view   *policy.Product     // Product as policies see it ...
 	viewOf *events.DataProduct // ... when Product was this
@@ -122,7 +132,7 @@ func sortedKeys[V any](buf []string, m map[string]V) []string {
 // sameVolatile reports whether a and b agree on everything but the
 // descriptor.
 func sameVolatile(a, b *ProductState) bool {
-	if a.Status != b.Status || a.Published != b.Published || len(a.Open) != len(b.Open) || a.Upstream != b.Upstream {
+	if a.Status != b.Status || a.Published != b.Published || len(a.Open) != len(b.Open) || a.Upstream != b.Upstream || !slices.Equal(a.Observed, b.Observed) {
 		return false
 	}
 	if (a.Lifecycle == nil) != (b.Lifecycle == nil) || (a.Lifecycle != nil && *a.Lifecycle != *b.Lifecycle) {

@@ -125,6 +125,16 @@ func encodeVolatile(ps *ProductState) ([]byte, error) {
 		b = append(b, `,"upstream":`...)
 		b = appendJSONString(b, ps.Upstream)
 	}
+	if len(ps.Observed) > 0 {
+		// Rare (a product the monitor watches) and small: as encoding/json
+		// writes it, floats included.
+		enc, err := json.Marshal(ps.Observed)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"observed":`...)
+		b = append(b, enc...)
+	}
 	return append(b, '}'), nil
 }
 

@@ -34,6 +34,11 @@ type Policy struct {
 	// the violations it raises on a product with inputs are named by the
 	// product's event and the state of those inputs (see the governor).
 	ReadsUpstream bool
+	// ReadsRun says a policy reads the judged quality run (the variable
+	// quality or observations): the governor keeps its verdicts on each run
+	// stream (Vars.Stream: the domain's reported runs, the monitor's
+	// observed runs of each port) apart.
+	ReadsRun bool
 
 	when, require cel.Program
 	message       []segment
@@ -82,8 +87,9 @@ func compile(file string, doc *document, env *cel.Env) (*Policy, []*Error) {
 		errs = append(errs, &Error{File: file, Line: doc.lines[field], PolicyID: doc.ID, Field: field, Msg: msg})
 	}
 	prog := func(field, src string) cel.Program {
-		prg, up, msg := compileExpr(env, src, field != "spec.message")
-		p.ReadsUpstream = p.ReadsUpstream || up
+		prg, reads, msg := compileExpr(env, src, field != "spec.message")
+		p.ReadsUpstream = p.ReadsUpstream || reads.upstream
+		p.ReadsRun = p.ReadsRun || reads.run
 		if msg != "" {
 			fail(field, msg)
 		}
@@ -114,25 +120,41 @@ func compile(file string, doc *document, env *cel.Env) (*Policy, []*Error) {
 	return p, errs
 }
 
-// compileExpr compiles and type-checks src, and says whether it reads the
-// product's inputs (see Policy.ReadsUpstream); a problem comes back as
+// reads says what an expression reads that changes how the governor
+// keeps its verdicts (Policy.ReadsUpstream, Policy.ReadsRun).
+type reads struct{ upstream, run bool }
+
+// compileExpr compiles and type-checks src, and says what it reads (see
+// Policy.ReadsUpstream and Policy.ReadsRun); a problem comes back as
 // "<line>:<column>: <message>" per issue, joined by "; ".
-func compileExpr(env *cel.Env, src string, wantBool bool) (cel.Program, bool, string) {
+func compileExpr(env *cel.Env, src string, wantBool bool) (cel.Program, reads, string) {
 	ast, iss := env.Compile(src)
 	if iss.Err() != nil {
-		return nil, false, issues(iss.Errors())
+		return nil, reads{}, issues(iss.Errors())
 	}
 	if wantBool && ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
-		return nil, false, fmt.Sprintf("1:1: must be a bool expression, this one is %s", ast.OutputType())
+		return nil, reads{}, fmt.Sprintf("1:1: must be a bool expression, this one is %s", ast.OutputType())
 	}
 	// No run-time cost limit: cost tracking would double the price of
 	// every evaluation, and what policies iterate over (a descriptor's
 	// lists, a run's checks) is small.
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, false, err.Error()
+		return nil, reads{}, err.Error()
 	}
-	return prg, readsUpstream(ast.NativeRep().Expr()), ""
+	e := ast.NativeRep().Expr()
+	return prg, reads{upstream: readsUpstream(e), run: readsRun(e)}, ""
+}
+
+// readsRun reports whether e reads the variable quality or observations.
+func readsRun(e celast.Expr) bool {
+	found := false
+	celast.PostOrderVisit(e, celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.IdentKind {
+			found = found || e.AsIdent() == VarQuality || e.AsIdent() == VarObservations
+		}
+	}))
+	return found
 }
 
 // upstreamFields are the fields of event that tell a re-judgement from the

@@ -26,8 +26,34 @@ func TestReadsUpstream(t *testing.T) {
 		if msg != "" {
 			t.Fatalf("%s: %s", tc.src, msg)
 		}
-		if got != tc.want {
-			t.Errorf("readsUpstream(%s) = %v, want %v", tc.src, got, tc.want)
+		if got.upstream != tc.want {
+			t.Errorf("readsUpstream(%s) = %v, want %v", tc.src, got.upstream, tc.want)
+		}
+	}
+}
+
+func TestReadsRun(t *testing.T) {
+	env, err := Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`quality.checks.all(c, c.passed)`, true},
+		{`quality.origin == "OBSERVED"`, true},
+		{`size(observations) == 0`, true},
+		{`event.kind == "quality" && event.source_domain == event.product_domain`, false},
+		{`now - event.watermark <= duration("1h")`, false},
+		{`size(product.quality_slos) > 0`, false},
+	} {
+		_, got, msg := compileExpr(env, tc.src, true)
+		if msg != "" {
+			t.Fatalf("%s: %s", tc.src, msg)
+		}
+		if got.run != tc.want {
+			t.Errorf("readsRun(%s) = %v, want %v", tc.src, got.run, tc.want)
 		}
 	}
 }

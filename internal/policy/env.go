@@ -50,11 +50,17 @@ type SLA struct {
 	Availability float64 `cel:"availability"`
 }
 
-// QualitySLO is a quality objective: observed <operator> threshold.
+// QualitySLO is a quality objective: observed <operator> threshold. One
+// with a port is measured on the port's records (by meshbone's monitor),
+// per window; one without is reported by the product's pipelines.
 type QualitySLO struct {
 	Dimension string  `cel:"dimension"`
 	Operator  string  `cel:"operator"`
 	Threshold float64 `cel:"threshold"`
+	Port      string  `cel:"port"`
+	Column    string  `cel:"column"`
+	Rule      string  `cel:"rule"`
+	Window    string  `cel:"window"`
 }
 
 // OutputPort is a product's output topic.
@@ -120,10 +126,21 @@ type Quality struct {
 	ObservedAt     time.Time      `cel:"observed_at"`
 	DataWatermark  time.Time      `cel:"data_watermark"`
 	Checks         []QualityCheck `cel:"checks"`
+	// Origin is REPORTED (the domain's pipeline; also when the event says
+	// nothing) or OBSERVED (meshbone's monitor).
+	Origin string `cel:"origin"`
+	// Port, WindowStart and WindowEnd are what an observed run measured:
+	// one port's records of event time in [window_start, window_end).
+	Port        string    `cel:"port"`
+	WindowStart time.Time `cel:"window_start"`
+	WindowEnd   time.Time `cel:"window_end"`
 }
 
 // QualityCheck is one check of a quality run.
 type QualityCheck struct {
+	// Port is the port of the run the check belongs to ("" for a run that
+	// names none): what matches it with the port's objectives.
+	Port      string  `cel:"port"`
 	Name      string  `cel:"name"`
 	Dimension string  `cel:"dimension"`
 	Column    string  `cel:"column"`
@@ -131,6 +148,18 @@ type QualityCheck struct {
 	Operator  string  `cel:"operator"`
 	Threshold float64 `cel:"threshold"`
 	Passed    bool    `cel:"passed"`
+}
+
+// Observation is the newest value the monitor observed for one check of a
+// product (variable observations): the checks of the newest observed run of
+// each port, in the order of port, dimension, column and name.
+type Observation struct {
+	Port      string  `cel:"port" json:"port"`
+	Name      string  `cel:"name" json:"name"`
+	Dimension string  `cel:"dimension" json:"dimension"`
+	Column    string  `cel:"column" json:"column,omitempty"`
+	Observed  float64 `cel:"observed" json:"observed"`
+	EventID   string  `cel:"event_id" json:"event_id"`
 }
 
 // Upstream is one of the product's inputs as the mesh knows it (variable
@@ -175,6 +204,9 @@ const (
 	VarUpstream = "upstream"
 	VarNow      = "now"
 	VarAccess   = "access"
+	// VarObservations is the newest observed value of each of the
+	// product's checks (see Observation), for quality events.
+	VarObservations = "observations"
 )
 
 var (
@@ -196,10 +228,10 @@ func Env() (*cel.Env, error) {
 }
 
 func newEnv() (*cel.Env, error) {
-	checkT, sloT := celType(QualityCheck{}), celType(QualitySLO{})
+	checkT, sloT, qualityT, obsT := celType(QualityCheck{}), celType(QualitySLO{}), celType(Quality{}), celType(Observation{})
 	return cel.NewEnv(
 		ext.NativeTypes(ext.ParseStructTags(true),
-			reflect.TypeOf(Product{}), reflect.TypeOf(Event{}), reflect.TypeOf(Quality{}), reflect.TypeOf(Upstream{}), reflect.TypeOf(Access{})),
+			reflect.TypeOf(Product{}), reflect.TypeOf(Event{}), reflect.TypeOf(Quality{}), reflect.TypeOf(Upstream{}), reflect.TypeOf(Access{}), reflect.TypeOf(Observation{})),
 		ext.Strings(),
 		cel.OptionalTypes(),
 		cel.Variable(VarProduct, celType(Product{})),
@@ -208,6 +240,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(VarUpstream, cel.ListType(celType(Upstream{}))),
 		cel.Variable(VarNow, cel.TimestampType),
 		cel.Variable(VarAccess, celType(Access{})),
+		cel.Variable(VarObservations, cel.ListType(celType(Observation{}))),
 		cel.Function("meets_slos",
 			cel.Overload("meets_slos_check_list", []*cel.Type{checkT, cel.ListType(sloT)}, cel.BoolType,
 				cel.BinaryBinding(func(c, l ref.Val) ref.Val {
@@ -229,6 +262,27 @@ func newEnv() (*cel.Env, error) {
 						return types.WrapErr(err)
 					}
 					return types.DefaultTypeAdapter.NativeToValue(SLOBreaches(checks.([]QualityCheck), slos.([]QualitySLO)))
+				}))),
+		cel.Function("observed_differences",
+			cel.Overload("observed_differences_quality_list_double", []*cel.Type{qualityT, cel.ListType(obsT), cel.DoubleType}, cel.ListType(cel.StringType),
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					q, err := args[0].ConvertToNative(reflect.TypeFor[*Quality]())
+					if err != nil {
+						return types.WrapErr(err)
+					}
+					obs, ok := args[1].Value().([]Observation)
+					if !ok {
+						ov, err := args[1].ConvertToNative(reflect.TypeFor[[]Observation]())
+						if err != nil {
+							return types.WrapErr(err)
+						}
+						obs = ov.([]Observation)
+					}
+					tol, ok := args[2].(types.Double)
+					if !ok {
+						return types.MaybeNoSuchOverloadErr(args[2])
+					}
+					return types.DefaultTypeAdapter.NativeToValue(ObservedDifferences(q.(*Quality), obs, float64(tol)))
 				}))),
 		cel.Function("mesh_duration",
 			cel.Overload("mesh_duration_string", []*cel.Type{cel.StringType}, cel.DurationType,
@@ -272,20 +326,51 @@ func checkAndSLOs(c, l ref.Val) (QualityCheck, []QualitySLO, error) {
 	return check, slos, nil
 }
 
-// MeetsSLOs reports whether the check's observed value satisfies every SLO
-// of its dimension; with no SLO of its dimension, whether the check passed.
-func MeetsSLOs(c QualityCheck, slos []QualitySLO) bool {
-	found := false
-	for _, s := range slos {
-		if s.Dimension != c.Dimension {
-			continue
-		}
-		found = true
-		if !Compare(c.Observed, s.Operator, s.Threshold) {
-			return false
+// sloMatches reports whether objective s is one check c is judged against:
+// of c's dimension and c's run's port ("" for both: an objective the
+// pipelines report), and of c's column when s names one.
+func sloMatches(c *QualityCheck, s *QualitySLO) bool {
+	return s.Dimension == c.Dimension && s.Port == c.Port && (s.Column == "" || s.Column == c.Column)
+}
+
+// judgedAgainst calls f with each objective c is judged against: the
+// objectives sloMatches; when several match (a port's validity rules), those
+// among them whose operator and threshold the check carries (the objective
+// the monitor measured it for), if any. It reports whether it found one.
+func judgedAgainst(c *QualityCheck, slos []QualitySLO, f func(*QualitySLO) bool) bool {
+	n, same := 0, 0
+	for i := range slos {
+		if s := &slos[i]; sloMatches(c, s) {
+			n++
+			if s.Operator == c.Operator && s.Threshold == c.Threshold {
+				same++
+			}
 		}
 	}
-	return found || c.Passed
+	narrow := n > 1 && same > 0
+	for i := range slos {
+		s := &slos[i]
+		if !sloMatches(c, s) || (narrow && (s.Operator != c.Operator || s.Threshold != c.Threshold)) {
+			continue
+		}
+		if !f(s) {
+			break
+		}
+	}
+	return n > 0
+}
+
+// MeetsSLOs reports whether the check's observed value satisfies every
+// objective it is judged against (see judgedAgainst: the objectives of its
+// dimension and its run's port, and of its column when they name one);
+// with none, whether the check passed.
+func MeetsSLOs(c QualityCheck, slos []QualitySLO) bool {
+	ok := true
+	found := judgedAgainst(&c, slos, func(s *QualitySLO) bool {
+		ok = Compare(c.Observed, s.Operator, s.Threshold)
+		return ok
+	})
+	return ok && (found || c.Passed)
 }
 
 // SLOBreaches describes each check that does not meet its SLOs.
@@ -297,12 +382,13 @@ func SLOBreaches(checks []QualityCheck, slos []QualitySLO) []string {
 		}
 		// Six significant digits: a measured 0.93 may arrive as 0.9299999999999999.
 		desc := fmt.Sprintf("%s (%s %.6g, check failed)", c.Name, c.Dimension, c.Observed)
-		for _, s := range slos {
-			if s.Dimension == c.Dimension && !Compare(c.Observed, s.Operator, s.Threshold) {
-				desc = fmt.Sprintf("%s (%s %.6g, SLO %s %.6g)", c.Name, c.Dimension, c.Observed, s.Operator, s.Threshold)
-				break
+		judgedAgainst(&c, slos, func(s *QualitySLO) bool {
+			if Compare(c.Observed, s.Operator, s.Threshold) {
+				return true
 			}
-		}
+			desc = fmt.Sprintf("%s (%s %.6g, SLO %s %.6g)", c.Name, c.Dimension, c.Observed, s.Operator, s.Threshold)
+			return false
+		})
 		out = append(out, desc)
 	}
 	return out

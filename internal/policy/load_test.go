@@ -16,7 +16,7 @@ func TestLoadDefaultPolicies(t *testing.T) {
 		t.Fatalf("load the default policies: %v", err)
 	}
 	want := []string{"access-approval", "audit-logging", "data-lineage", "deprecation", "encryption-at-rest", "freshness", "ownership",
-		"pii-masking", "quality-slo", "retention-policy", "upstream-deprecation", "campaign-attribution", "orders-retention"}
+		"pii-masking", "quality-slo", "reported-vs-observed", "retention-policy", "upstream-deprecation", "campaign-attribution", "orders-retention"}
 	var got []string
 	for _, p := range s.Policies() {
 		got = append(got, p.ID)

@@ -35,6 +35,10 @@ type Input struct {
 	Now                                       time.Time
 	// Access is the request judged by TriggerAccess; nil for the others.
 	Access *Access
+	// Observations are, for TriggerQuality, the newest observed value of
+	// each of the product's checks (see Observe), the judged run's
+	// included when it is observed.
+	Observations []Observation
 }
 
 // Vars is the CEL activation of one event, built once and shared by every
@@ -46,12 +50,13 @@ type Vars struct {
 	act       activation
 	event     Event
 	quality   Quality
+	stream    string
 }
 
 // activation resolves the CEL variables of one event to values adapted
 // once, not at every reference of every policy.
 type activation struct {
-	product, event, quality, upstream, now, access ref.Val
+	product, event, quality, upstream, now, access, observations ref.Val
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -68,6 +73,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.now, true
 	case VarAccess:
 		return a.access, true
+	case VarObservations:
+		return a.observations, true
 	}
 	return nil, false
 }
@@ -157,9 +164,10 @@ func NewVars(in Input) *Vars {
 		product:  p.self,
 		event:    a.NativeToValue(&v.event),
 		quality:  noQuality,
-		upstream: noUpstream,
-		now:      types.Timestamp{Time: in.Now},
-		access:   noAccess,
+		upstream:     noUpstream,
+		now:          types.Timestamp{Time: in.Now},
+		access:       noAccess,
+		observations: noObservations,
 	}
 	if in.Access != nil {
 		v.act.access = a.NativeToValue(in.Access)
@@ -169,6 +177,12 @@ func NewVars(in Input) *Vars {
 	}
 	if in.Quality != nil {
 		v.act.quality = a.NativeToValue(&v.quality)
+		if in.Quality.Observed() {
+			v.stream = "observed/" + v.quality.Port
+		}
+	}
+	if len(in.Observations) > 0 {
+		v.act.observations = a.NativeToValue(in.Observations)
 	}
 	if len(up) > 0 {
 		v.act.upstream = a.NativeToValue(up)
@@ -183,6 +197,8 @@ var (
 	noUpstream  ref.Val // the empty upstream list
 	noQuality   ref.Val // the quality of events of other kinds
 	noAccess    ref.Val // the access request of events of other kinds
+	// the observations of a product without any, and of events of other kinds
+	noObservations ref.Val
 )
 
 // adapter is the CEL environment's type adapter.
@@ -196,9 +212,18 @@ func adapter() types.Adapter {
 		noUpstream = celAdapter.NativeToValue([]Upstream{})
 		noQuality = celAdapter.NativeToValue(&Quality{Checks: []QualityCheck{}})
 		noAccess = celAdapter.NativeToValue(&Access{Ports: []string{}})
+		noObservations = celAdapter.NativeToValue([]Observation{})
 	})
 	return celAdapter
 }
+
+// Stream names the run stream of an observed quality run,
+// "observed/<port>", and is "" for every other event (a reported run
+// included): the governor keeps the verdicts of the policies that read the
+// run (Policy.ReadsRun) on each stream apart, so that one port's observed
+// window neither clears nor hides what another port's, or a reported run,
+// raised.
+func (v *Vars) Stream() string { return v.stream }
 
 // EventID is the id of the judged event.
 func (v *Vars) EventID() string { return v.event.ID }
@@ -254,7 +279,10 @@ func productOf(d *events.DataProduct) Product {
 		}
 	}
 	for _, s := range d.QualitySLOs {
-		p.QualitySLOs = append(p.QualitySLOs, QualitySLO{Dimension: string(s.Dimension), Operator: s.Operator, Threshold: s.Threshold})
+		p.QualitySLOs = append(p.QualitySLOs, QualitySLO{
+			Dimension: string(s.Dimension), Operator: s.Operator, Threshold: s.Threshold,
+			Port: deref(s.Port), Column: deref(s.Column), Rule: deref(s.Rule), Window: deref(s.Window),
+		})
 	}
 	for _, o := range d.OutputPorts {
 		port := OutputPort{Name: o.Name, Topic: o.Topic, SchemaSubject: o.SchemaSubject, Format: o.Format, Partitions: int64(o.Partitions), Fields: orEmpty(o.Fields)}
@@ -281,13 +309,21 @@ func qualityOf(e *events.QualityEvent) Quality {
 		RunID:          e.RunID,
 		ObservedAt:     e.ObservedAt,
 		Checks:         make([]QualityCheck, 0, len(e.Checks)),
+		Origin:         string(events.OriginReported),
+		Port:           deref(e.Port),
+	}
+	if e.Origin != nil {
+		q.Origin = string(*e.Origin)
 	}
 	if e.DataWatermark != nil {
 		q.DataWatermark = *e.DataWatermark
 	}
+	if e.WindowStart != nil && e.WindowEnd != nil {
+		q.WindowStart, q.WindowEnd = *e.WindowStart, *e.WindowEnd
+	}
 	for _, c := range e.Checks {
 		q.Checks = append(q.Checks, QualityCheck{
-			Name: c.Name, Dimension: string(c.Dimension), Column: deref(c.Column),
+			Port: q.Port, Name: c.Name, Dimension: string(c.Dimension), Column: deref(c.Column),
 			Observed: c.Observed, Operator: c.Operator, Threshold: c.Threshold, Passed: c.Passed,
 		})
 	}
