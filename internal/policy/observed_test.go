@@ -99,12 +99,12 @@ func TestObservedRuns(t *testing.T) {
 		}(), fires: "ownership", contains: "came from /domains/sales, marked observed but not from meshbone's monitor /services/monitor"},
 		// A reported run is judged against the objectives without a port.
 		"a reported run is not judged against port objectives": {in: reported("", check("email-complete", events.DimensionCompleteness, "email", 0.985, ">=", 0.98))},
-		"reported-vs-observed silent within the tolerance": {in: reported("", check("email-complete", events.DimensionCompleteness, "email", 0.98, ">=", 0.98))},
+		"reported-vs-observed silent within the tolerance":     {in: reported("", check("email-complete", events.DimensionCompleteness, "email", 0.98, ">=", 0.98))},
 		"reported-vs-observed fires beyond the tolerance": {in: reportedAfter(bad(0, 0.95), "", check("email-complete", events.DimensionCompleteness, "email", 0.999, ">=", 0.98)),
 			fires: "reported-vs-observed", contains: "run run-7 reports values meshbone did not observe: email-complete (COMPLETENESS of email on port orders: reported 0.999, observed 0.95 in obs-1)"},
 		"reported-vs-observed compares counts relatively": {in: reported("orders", check("rows", events.DimensionVolume, "", 1240, ">=", 0)),
 			fires: "reported-vs-observed", contains: "rows (VOLUME on port orders: reported 1240, observed 1200 in obs-1)"},
-		"reported-vs-observed silent on a count within 2%": {in: reported("orders", check("rows", events.DimensionVolume, "", 1220, ">=", 0))},
+		"reported-vs-observed silent on a count within 2%":                {in: reported("orders", check("rows", events.DimensionVolume, "", 1220, ">=", 0))},
 		"reported-vs-observed compares no check observed on another port": {in: reported("returns", check("rows", events.DimensionVolume, "", 5, ">=", 0))},
 		// Two validity checks observed on orders: a reported validity
 		// check is compared with the one of its name, or with none.

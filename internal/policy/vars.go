@@ -161,9 +161,9 @@ func NewVars(in Input) *Vars {
 	v := &Vars{Trigger: in.Trigger, ProductID: id, Domain: domain, event: ev, quality: q}
 	a := adapter() // before noUpstream and noQuality are read
 	v.act = activation{
-		product:  p.self,
-		event:    a.NativeToValue(&v.event),
-		quality:  noQuality,
+		product:      p.self,
+		event:        a.NativeToValue(&v.event),
+		quality:      noQuality,
 		upstream:     noUpstream,
 		now:          types.Timestamp{Time: in.Now},
 		access:       noAccess,
