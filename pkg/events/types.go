@@ -162,10 +162,13 @@ type ContractRule struct {
 
 // Ownership names the people responsible for a product.
 type Ownership struct {
-	TechnicalOwner *string `avro:"technical_owner" json:"technical_owner,omitempty"`
-	BusinessOwner  *string `avro:"business_owner" json:"business_owner,omitempty"`
-	Steward        *string `avro:"steward" json:"steward,omitempty"`
-	OnCall         *string `avro:"on_call" json:"on_call,omitempty"`
+	TechnicalOwner *string  `avro:"technical_owner" json:"technical_owner,omitempty"`
+	BusinessOwner  *string  `avro:"business_owner" json:"business_owner,omitempty"`
+	Steward        *string  `avro:"steward" json:"steward,omitempty"`
+	OnCall         *string  `avro:"on_call" json:"on_call,omitempty"`
+	Developer      *string  `avro:"developer" json:"developer,omitempty"`
+	EscalationPath []string `avro:"escalation_path" json:"escalation_path,omitempty"`
+	Channel        *string  `avro:"channel" json:"channel,omitempty"`
 }
 
 // Security is the security controls a product declares.

@@ -23,7 +23,7 @@ func sampleEvents() []Event {
 		QualitySLOs: []QualitySLO{{Dimension: DimensionCompleteness, Operator: ">=", Threshold: 0.98}},
 		OutputPorts: []OutputPort{{Name: "orders", Topic: "sales.customer-orders.orders.v2", SchemaSubject: "sales.customer-orders.orders.v2-value", SchemaID: ptr(int32(7)), Format: "avro", Partitions: 6, Fields: []string{"order_id"}}},
 		Inputs:      []string{"marketing.campaigns"},
-		Ownership:   &Ownership{TechnicalOwner: ptr("ana"), OnCall: ptr("#sales-oncall")},
+		Ownership:   &Ownership{TechnicalOwner: ptr("ana"), OnCall: ptr("#sales-oncall"), Developer: ptr("sales-pipelines"), EscalationPath: []string{"bo", "cy"}, Channel: ptr("mailto:sales@example.com")},
 		Security:    &Security{EncryptionAtRest: true, PIIFields: []string{"email"}, PIIMasked: true, AuditLogging: true},
 		Labels:      map[string]string{"tier": "gold"},
 	}

@@ -3,6 +3,7 @@ package product
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,9 @@ func (d *Descriptor) ToEvent() events.DataProduct {
 			BusinessOwner:  optional(o.BusinessOwner),
 			Steward:        optional(o.Steward),
 			OnCall:         optional(o.OnCall),
+			Developer:      optional(o.Developer),
+			EscalationPath: slices.Clone(o.EscalationPath),
+			Channel:        optional(o.Channel),
 		}
 	}
 	if sec := s.Security; sec != nil {

@@ -165,12 +165,23 @@ type OutputPort struct {
 	schemaFile string
 }
 
-// Ownership names the people responsible for a product.
+// Ownership names the people responsible for a product and how to reach
+// them.
 type Ownership struct {
 	TechnicalOwner string `json:"technicalOwner,omitempty"`
 	BusinessOwner  string `json:"businessOwner,omitempty"`
 	Steward        string `json:"steward,omitempty"`
 	OnCall         string `json:"onCall,omitempty"`
+	// Developer is the person or team that builds and runs the product's
+	// pipelines.
+	Developer string `json:"developer,omitempty"`
+	// EscalationPath lists, in order, whom to turn to when the owners do
+	// not answer.
+	EscalationPath []string `json:"escalationPath,omitempty"`
+	// Channel is where notices and access requests reach the owners:
+	// mailto:<address>, slack:#<channel> or an https URL (see
+	// CheckChannel).
+	Channel string `json:"channel,omitempty"`
 }
 
 // Security is the security controls a product declares.

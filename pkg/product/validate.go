@@ -177,6 +177,9 @@ func (d *Descriptor) validateSpec(probs *problems) {
 	}
 	fields, schemasOK := d.validatePorts(probs, envs)
 	d.validateInputs(probs)
+	if o := s.Ownership; o != nil {
+		validateOwnership(probs, o)
+	}
 	if sec := s.Security; sec != nil {
 		seen := make(map[string]bool, len(sec.PIIFields))
 		for i, f := range sec.PIIFields {

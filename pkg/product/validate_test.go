@@ -122,6 +122,12 @@ var badCases = []struct {
 		`spec.inputs[3]: must be a product id <domain>.<name> (lowercase DNS labels), got "marketing.campaigns.v1"; ` +
 		`spec.inputs[4]: duplicate input "marketing.campaigns"; ` +
 		`spec.inputs[5]: must not be the product itself`},
+	{"ownership.yaml", "spec.ownership.developer", `spec.ownership.developer: must not be blank; ` +
+		`spec.ownership.escalationPath[1]: must not be blank; ` +
+		`spec.ownership.escalationPath[2]: duplicate entry "grace@example.com"; ` +
+		`spec.ownership.escalationPath[3]: must be one line without control characters, got "line\nbreak"; ` +
+		`spec.ownership.channel: must be mailto:<address>, slack:#<channel> or an https URL, got "#sales-data"`},
+	{"ownership-types.yaml", "spec.ownership.escalationPath", `spec.ownership.escalationPath: expected a list, got string "sales-head@example.com"`},
 	{"pii.yaml", "spec.security.piiFields[2]", `spec.security.piiFields[2]: "ssn" is not a top-level field of any output port schema; ` +
 		`spec.security.piiFields[3]: duplicate field "email"; ` +
 		`spec.security.piiFields[4]: must not be empty`},
