@@ -53,8 +53,20 @@
 //	                           judged again) upstream_id and upstream_change
 //	                           (the input's lifecycle event type)
 //	quality   policy.Quality   the quality event (zero for other kinds), with
-//	                           checks [{name, dimension, column, observed,
-//	                           operator, threshold, passed}]
+//	                           checks [{port, name, dimension, column,
+//	                           observed, operator, threshold, passed}],
+//	                           origin (REPORTED by the domain's pipeline,
+//	                           also when the event says nothing; OBSERVED by
+//	                           meshbone's monitor), port, window_start and
+//	                           window_end (an observed run: one port's
+//	                           records of event time in [start, end)); each
+//	                           check's port is its run's
+//	observations list(policy.Observation)  for quality events, the newest
+//	                           observed value of each of the product's
+//	                           checks: {port, name, dimension, column,
+//	                           observed, event_id}, the checks of the newest
+//	                           observed run of each port in the order of the
+//	                           product's partition (kept by the governor)
 //	upstream  list(policy.Upstream)  the product's inputs as the mesh knows
 //	                           them: {id, known, status} with status ACTIVE,
 //	                           DEPRECATED, RETIRED or UNKNOWN. A lifecycle
@@ -74,11 +86,29 @@
 // Functions beyond standard CEL and its strings extension (join, split, ...):
 //
 //	meets_slos(check, slos) bool          the check's observed value satisfies every
-//	                                      SLO of its dimension (no such SLO: check.passed)
+//	                                      SLO it is judged against: those of its
+//	                                      dimension and its run's port ("" for a
+//	                                      reported run: the objectives without a
+//	                                      port), and of its column when they name
+//	                                      one; when several are left (a port's
+//	                                      validity rules), those of the check's
+//	                                      operator and threshold, if any (no such
+//	                                      SLO: check.passed)
 //	slo_breaches(checks, slos) list(string)  "name (dimension observed op threshold)"
 //	                                      of each check that does not
+//	observed_differences(quality, observations, tolerance) list(string)
+//	                                      each check of a reported run whose value
+//	                                      differs from the newest observation of the
+//	                                      same dimension and column (and port, when
+//	                                      the run names one; several: the one of the
+//	                                      same name) by more than tolerance *
+//	                                      max(1, |observed|); none for an observed run
 //	mesh_duration(string) duration        an SLA duration: a Go duration, optionally
 //	                                      led by days ("15m", "1d", "1d12h")
+//
+// A policy that reads quality or observations judges each port's observed
+// runs in a slot of its own (see the governor): one port's window neither
+// clears nor hides what a reported run or another port's window raised.
 //
 // An expression that fails at run time (a missing map key, a bad duration)
 // does not stop anything: the decision says so, and the governor turns it
