@@ -28,7 +28,8 @@ const RecordedTopic = "(recorded)"
 type RecordedEvent struct {
 	// Kind is lifecycle, quality or tick (a freshness check).
 	Kind string `json:"kind"`
-	// Source is the CloudEvents source; default /domains/<the product's domain>.
+	// Source is the CloudEvents source; default /services/monitor for an
+	// observed quality run, else /domains/<the product's domain>.
 	Source string `json:"source,omitempty"`
 	// At is when the event is judged; default the event's own time
 	// (occurred_at, observed_at). Required for a tick.
@@ -138,9 +139,16 @@ func orTime(t *time.Time, def time.Time) time.Time {
 	return def
 }
 
+// monitorSource is the CloudEvents source of the monitor's observed runs.
+const monitorSource = "/services/monitor"
+
 // recordedCE is the CloudEvent a recorded event is judged as having come
-// with: source, if given, else its product's domain.
+// with: source, if given, else the monitor's for an observed quality run
+// and its product's domain for the others.
 func recordedCE(ev events.Event, source string) events.CloudEvent {
+	if q, ok := ev.(*events.QualityEvent); source == "" && ok && q.Observed() {
+		source = monitorSource
+	}
 	if source == "" {
 		source = events.DomainSource(policy.DomainOf(ev.Key()))
 	}

@@ -1,6 +1,7 @@
 package governor
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,6 +55,36 @@ func TestReplay(t *testing.T) {
 	}
 	if m := vs[3].Violation.Message; !strings.HasPrefix(m, "UPDATED event e2 about sales.orders came from /domains/marketing") {
 		t.Errorf("message of the ownership violation: %q", m)
+	}
+}
+
+// recordedObserved: a product with an objective on its port orders; the
+// monitor observes a window below it, the pipeline reports a value the
+// monitor did not see, then the next window and the next report agree.
+const recordedObserved = `{"kind":"lifecycle","event":{"event_id":"e1","type":"REGISTERED","occurred_at":"2026-03-01T12:00:00Z","actor":"a","product":{"id":"sales.orders","name":"orders","domain":"sales","owner_team":"t","tags":[],"version":"1.0.0","sensitivity":"CONFIDENTIAL","retention_days":400,"quality_slos":[{"dimension":"COMPLETENESS","operator":">=","threshold":0.9},{"dimension":"COMPLETENESS","operator":">=","threshold":0.99,"port":"orders","column":"email","window":"1h0m0s"}],"output_ports":[],"inputs":[],"security":{"encryption_at_rest":true,"pii_fields":[],"pii_masked":true,"audit_logging":true},"labels":{"kind":"source"}}}}
+{"kind":"quality","event":{"event_id":"o1","product_id":"sales.orders","product_version":"1.0.0","run_id":"monitor","observed_at":"2026-03-01T13:00:10Z","data_watermark":"2026-03-01T12:59:58Z","origin":"OBSERVED","port":"orders","window_start":"2026-03-01T12:00:00Z","window_end":"2026-03-01T13:00:00Z","checks":[{"name":"orders.email.completeness","dimension":"COMPLETENESS","column":"email","observed":0.9,"operator":">=","threshold":0.99,"passed":false}]}}
+{"kind":"quality","event":{"event_id":"r1","product_id":"sales.orders","product_version":"1.0.0","run_id":"nightly","observed_at":"2026-03-01T13:05:00Z","checks":[{"name":"email","dimension":"COMPLETENESS","column":"email","observed":0.99,"operator":">=","threshold":0.9,"passed":true}]}}
+{"kind":"quality","event":{"event_id":"o2","product_id":"sales.orders","product_version":"1.0.0","run_id":"monitor","observed_at":"2026-03-01T14:00:10Z","data_watermark":"2026-03-01T13:59:58Z","origin":"OBSERVED","port":"orders","window_start":"2026-03-01T13:00:00Z","window_end":"2026-03-01T14:00:00Z","checks":[{"name":"orders.email.completeness","dimension":"COMPLETENESS","column":"email","observed":0.995,"operator":">=","threshold":0.99,"passed":true}]}}
+{"kind":"quality","event":{"event_id":"r2","product_id":"sales.orders","product_version":"1.0.0","run_id":"nightly","observed_at":"2026-03-01T14:05:00Z","checks":[{"name":"email","dimension":"COMPLETENESS","column":"email","observed":0.99,"operator":">=","threshold":0.9,"passed":true}]}}
+`
+
+func TestReplayObserved(t *testing.T) {
+	vs, err := Replay(defaultSet(t), strings.NewReader(recordedObserved), "recorded.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, fmt.Sprintf("%d %s %s %s", v.Line, v.Violation.Status, v.Violation.PolicyID, v.Violation.Message))
+	}
+	want := []string{
+		"2 OPEN quality-slo sales.orders run monitor: checks below their SLO: orders.email.completeness (COMPLETENESS 0.9, SLO >= 0.99)",
+		"3 OPEN reported-vs-observed sales.orders run nightly reports values meshbone did not observe: email (COMPLETENESS of email on port orders: reported 0.99, observed 0.9 in o1)",
+		"4 RESOLVED quality-slo sales.orders run monitor: checks below their SLO: orders.email.completeness (COMPLETENESS 0.9, SLO >= 0.99)",
+		"5 RESOLVED reported-vs-observed sales.orders run nightly reports values meshbone did not observe: email (COMPLETENESS of email on port orders: reported 0.99, observed 0.9 in o1)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("violations\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
 
