@@ -35,9 +35,10 @@ func accessRequestCmd(g *globals) *cobra.Command {
 		req      registrar.AccessRequest
 		file     string
 		consumer string
+		channel  string
 	)
 	cmd := &cobra.Command{
-		Use:   "request PRODUCT --port NAME --consumer TYPE:ID --principal User:NAME --group-prefix PREFIX --purpose TEXT | request -f OAAS",
+		Use:   "request PRODUCT --port NAME --consumer TYPE:ID [--channel URI] --principal User:NAME --group-prefix PREFIX --purpose TEXT | request -f OAAS",
 		Short: "ask for access to ports of a product",
 		Long: "request asks for access to output ports of a product. The consumer is\n" +
 			"team:<name>, application:<name> or data-product:<product id>. --valid-from and\n" +
@@ -68,6 +69,7 @@ func accessRequestCmd(g *globals) *cobra.Command {
 					}
 					req.Consumer = registrar.ConsumerSpec{Type: typ, ID: id}
 				}
+				req.Consumer.Channel = channel
 			}
 			res, err := g.registrar().RequestAccess(cmd.Context(), req)
 			if err != nil {
@@ -80,6 +82,7 @@ func accessRequestCmd(g *globals) *cobra.Command {
 	f.StringVarP(&file, "file", "f", "", "an OAAS access agreement document (YAML or JSON)")
 	f.StringSliceVar(&req.Ports, "port", nil, "output port to read (repeat, or comma-separated)")
 	f.StringVar(&consumer, "consumer", "", "who reads: team:<name>, application:<name> or data-product:<product id>")
+	f.StringVar(&channel, "channel", "", "where notices about the product reach the consumer: mailto:<address>, slack:#<channel> or an https URL")
 	f.StringVar(&req.Principal, "principal", "", "the Kafka principal the consumer connects as, User:<name>")
 	f.StringVar(&req.GroupPrefix, "group-prefix", "", "prefix of the consumer groups it will use")
 	f.StringVar(&req.Purpose, "purpose", "", "what the data will be used for")
@@ -91,7 +94,7 @@ func accessRequestCmd(g *globals) *cobra.Command {
 // anyRequestFlag reports whether a flag that describes the request itself
 // was given.
 func anyRequestFlag(cmd *cobra.Command) bool {
-	for _, name := range []string{"port", "consumer", "principal", "group-prefix", "purpose", "valid-from", "valid-until"} {
+	for _, name := range []string{"port", "consumer", "channel", "principal", "group-prefix", "purpose", "valid-from", "valid-until"} {
 		if cmd.Flags().Changed(name) {
 			return true
 		}
@@ -127,16 +130,9 @@ func accessListCmd(g *globals) *cobra.Command {
 }
 
 // consumerName is the consumer as --consumer takes it: data-product:sales.orders.
-func consumerName(a registrar.Agreement) string {
-	return strings.ReplaceAll(strings.ToLower(string(a.Consumer.Type)), "_", "-") + ":" + a.Consumer.ID
-}
+func consumerName(a registrar.Agreement) string { return consumerLabel(a.Consumer) }
 
-func until(a registrar.Agreement) string {
-	if a.ValidUntil == nil {
-		return "-"
-	}
-	return a.ValidUntil.UTC().Format("2006-01-02")
-}
+func until(a registrar.Agreement) string { return untilDay(a.ValidUntil) }
 
 func accessGetCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -222,11 +218,16 @@ func agreementRows(a registrar.Agreement) [][]string {
 		{"product", a.ProductID},
 		{"ports", strings.Join(a.Ports, ", ")},
 		{"consumer", consumerName(a)},
+	}
+	if a.Consumer.Channel != nil {
+		rows = append(rows, []string{"channel", *a.Consumer.Channel})
+	}
+	rows = append(rows, [][]string{
 		{"principal", a.Principal},
 		{"group prefix", a.GroupPrefix},
 		{"purpose", a.Purpose},
 		{"status", string(a.Status)},
-	}
+	}...)
 	if a.Reason != "" {
 		rows = append(rows, []string{"reason", a.Reason})
 	}

@@ -59,9 +59,9 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 	pf.AddGoFlagSet(kfs)
 
 	root.AddCommand(
-		productCmd(g), accessCmd(g),
+		productCmd(g), accessCmd(g), aclCmd(g),
 		violationsCmd(g), complianceCmd(g), policyCmd(g),
-		searchCmd(g), showCmd(g), lineageCmd(g), subscribeCmd(g),
+		searchCmd(g), showCmd(g), lineageCmd(g), consumersCmd(g), subscribeCmd(g),
 		devCmd(g), probeCmd(g),
 	)
 	return root

@@ -24,6 +24,7 @@ func (ix *Indexer) routes() {
 	}
 	handle("GET /api/v1/search", "search", ix.apiSearch)
 	handle("GET /api/v1/products/{id}", "product", ix.apiProduct)
+	handle("GET /api/v1/products/{id}/consumers", "consumers", ix.apiConsumers)
 	handle("GET /api/v1/lineage/{id}", "lineage", ix.apiLineage)
 	handle("GET /api/v1/domains", "domains", ix.apiDomains)
 	handle("GET /api/v1/status", "status", ix.apiStatus)
@@ -90,7 +91,11 @@ func newQuery(r *http.Request, allowed ...string) *query {
 			ok = ok || a == name
 		}
 		if !ok {
-			q.err = &store.ParamError{Field: name, Message: "unknown parameter; allowed: " + strings.Join(allowed, ", ")}
+			msg := "unknown parameter; allowed: " + strings.Join(allowed, ", ")
+			if len(allowed) == 0 {
+				msg = "unknown parameter; this route takes none"
+			}
+			q.err = &store.ParamError{Field: name, Message: msg}
 			break
 		}
 	}
@@ -205,6 +210,21 @@ func (ix *Indexer) apiProduct(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, p)
 }
 
+// apiConsumers answers who reads a product, port by port: the consumers
+// whose agreement is in force and the pending requests.
+func (ix *Indexer) apiConsumers(w http.ResponseWriter, r *http.Request) {
+	if q := newQuery(r); q.err != nil {
+		writeError(w, ix.log, q.err)
+		return
+	}
+	acc, err := ix.store.Access(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, ix.log, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, acc)
+}
+
 func (ix *Indexer) apiLineage(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r, "direction", "depth")
 	dir := q.one("direction")
@@ -299,7 +319,7 @@ func (ix *Indexer) parseWaitFor(s string) (tp, int64, error) {
 		return tp{}, 0, fmt.Errorf("%q is not <topic>:<partition>:<offset> with a partition and offset of 0 or more", s)
 	}
 	if _, ok := ix.topics.KindOf(topic); !ok {
-		return tp{}, 0, fmt.Errorf("%q is not a mesh event topic the indexer reads (%s)", topic, strings.Join(ix.topics.Events(), ", "))
+		return tp{}, 0, fmt.Errorf("%q is not a mesh event topic the indexer reads (%s)", topic, strings.Join(ix.readTopics(), ", "))
 	}
 	return tp{topic, int32(p)}, o, nil
 }

@@ -71,6 +71,17 @@ func (c *Client) Product(ctx context.Context, id string) (*store.Product, error)
 	return &p, nil
 }
 
+// Consumers returns who reads product id, port by port (the consumers
+// whose agreement is in force and the pending requests): GET
+// /api/v1/products/{id}/consumers.
+func (c *Client) Consumers(ctx context.Context, id string) (*store.Access, error) {
+	var acc store.Access
+	if err := c.get(ctx, "/api/v1/products/"+url.PathEscape(id)+"/consumers", nil, &acc); err != nil {
+		return nil, err
+	}
+	return &acc, nil
+}
+
 // Lineage returns the products around id: GET /api/v1/lineage/{id}.
 // direction is store.DirectionUp, DirectionDown or DirectionBoth ("" is
 // both); depth, the hops to follow, is always sent (the indexer checks it is

@@ -23,7 +23,7 @@ func TestClient(t *testing.T) {
 	ctx := context.Background()
 
 	pub := newPublisher(t, env)
-	pub.publish(storetest.Mesh(nil)...)
+	pub.publish(append(storetest.Mesh(nil), storetest.AccessMesh()...)...)
 	st, err := c.WaitFor(ctx, pub.last, testkit.DefaultWait)
 	if err != nil || st.Reached == nil || !*st.Reached {
 		t.Fatalf("WaitFor: %v, reached %v; partitions %+v", err, st.Reached, st.Partitions)
@@ -58,6 +58,15 @@ func TestClient(t *testing.T) {
 			t.Errorf("Product: %v %+v", err, p)
 		}
 		_, err = c.Product(ctx, "sales.nothing")
+		wantAPIError(t, err, http.StatusNotFound, "not_found", "")
+	})
+
+	t.Run("consumers", func(t *testing.T) {
+		acc, err := c.Consumers(ctx, storetest.Revenue)
+		if err != nil || len(acc.Ports) != 1 || len(acc.Ports[0].Consumers) != 1 || acc.Ports[0].Consumers[0].AgreementID != storetest.AgreementLedger {
+			t.Errorf("Consumers: %v %+v", err, acc)
+		}
+		_, err = c.Consumers(ctx, "sales.nothing")
 		wantAPIError(t, err, http.StatusNotFound, "not_found", "")
 	})
 

@@ -124,7 +124,7 @@ func (ix *Indexer) discover(ctx context.Context, adm *kadm.Client) (map[string][
 }
 
 func (ix *Indexer) partitions(ctx context.Context, adm *kadm.Client) (map[string][]int32, []string, error) {
-	topics := ix.topics.Events()
+	topics := ix.readTopics()
 	details, err := adm.ListTopics(ctx, topics...)
 	if err != nil {
 		return nil, topics, err
@@ -141,6 +141,10 @@ func (ix *Indexer) partitions(ctx context.Context, adm *kadm.Client) (map[string
 	}
 	return parts, missing, nil
 }
+
+// readTopics are the topics the indexer folds: the mesh event topics and
+// the access topic.
+func (ix *Indexer) readTopics() []string { return append(ix.topics.Events(), ix.topics.Access) }
 
 // rediscover adds partitions that appear on the mesh topics later.
 func (ix *Indexer) rediscover(ctx context.Context, adm *kadm.Client, cl *kgo.Client, have map[string][]int32) {
