@@ -24,10 +24,11 @@ func TestAccessCommands(t *testing.T) {
 	}
 	request := []string{"--token", tokens["marketing"], "access", "request", "sales.customer-orders", "--port", "orders",
 		"--consumer", "data-product:marketing.campaigns", "--principal", "User:campaigns", "--group-prefix", "marketing.campaigns.",
-		"--purpose", "attribute orders to campaigns", "--valid-until", "2099-01-01"}
+		"--purpose", "attribute orders to campaigns", "--valid-until", "2099-01-01", "--channel", "slack:#campaigns"}
 	out, err := meshctl(t, append([]string{"-o", "json"}, request...)...)
 	var res registrar.AccessResult
-	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Status != registrar.AgreementPending {
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Status != registrar.AgreementPending ||
+		res.Consumer.Channel == nil || *res.Consumer.Channel != "slack:#campaigns" {
 		t.Fatalf("request: %v\n%s", err, out)
 	}
 	id := res.AgreementID
@@ -74,7 +75,8 @@ func TestAccessCommands(t *testing.T) {
 	out, err = meshctl(t, "-o", "json", "--token", tokens["marketing"], "access", "request", "-f", file)
 	var again registrar.AccessResult
 	if err != nil || json.Unmarshal([]byte(out), &again) != nil || again.Status != registrar.AgreementPending || again.AgreementID == id ||
-		again.Principal != "User:campaigns" || again.GroupPrefix != "marketing.campaigns." || again.ValidUntil == nil {
+		again.Principal != "User:campaigns" || again.GroupPrefix != "marketing.campaigns." || again.ValidUntil == nil ||
+		again.Consumer.Channel == nil || *again.Consumer.Channel != "slack:#campaigns" {
 		t.Fatalf("request -f: %v\n%s", err, out)
 	}
 	if _, err := meshctl(t, "--token", tokens["marketing"], "access", "request", "-f", file, "--principal", "User:x"); err == nil ||

@@ -24,6 +24,7 @@ import (
 
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
+	"github.com/meshbone/meshbone/pkg/product"
 )
 
 // AgreementStatus is where an access agreement is in its life.
@@ -221,10 +222,13 @@ type AccessRequest struct {
 }
 
 // ConsumerSpec names a consumer: type team, application or data-product,
-// and its id (a data product's id for data-product).
+// its id (a data product's id for data-product) and, optionally, the
+// channel notices about the product reach it on (product.CheckChannel:
+// mailto:<address>, slack:#<channel> or an https URL).
 type ConsumerSpec struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // AccessDecision is the body of approve, reject and revoke; a reason is
@@ -329,6 +333,11 @@ func checkRequest(req *AccessRequest, topicPrefix string, at time.Time) (from ti
 	if strings.TrimSpace(req.Consumer.ID) == "" {
 		return from, nil, newError(ErrBadRequest, "consumer.id", "consumer.id is required: the team, the application or the data product that will read")
 	}
+	if req.Consumer.Channel != "" {
+		if err := product.CheckChannel(req.Consumer.Channel); err != nil {
+			return from, nil, newError(ErrBadRequest, "consumer.channel", "consumer.channel %s", err)
+		}
+	}
 	if err := checkPrincipal(req.Principal); err != nil {
 		return from, nil, err
 	}
@@ -395,6 +404,9 @@ func (s *Service) requestAccess(ctx context.Context, p principal, req AccessRequ
 		}
 	}
 	consumer := events.AccessConsumer{Type: consumerTypes[req.Consumer.Type], ID: req.Consumer.ID}
+	if req.Consumer.Channel != "" {
+		consumer.Channel = &req.Consumer.Channel
+	}
 	if consumer.Type == events.ConsumerDataProduct {
 		domain, err := checkID(req.Consumer.ID)
 		if err != nil {

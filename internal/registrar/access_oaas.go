@@ -28,6 +28,7 @@ const (
 	OAASPropPrincipal   = "meshbone.kafkaPrincipal"
 	OAASPropGroupPrefix = "meshbone.consumerGroupPrefix"
 	OAASPropDecidedBy   = "meshbone.decidedBy"
+	OAASPropChannel     = "meshbone.consumerChannel"
 )
 
 // OAASDocument is an access agreement as an OAAS document.
@@ -95,6 +96,9 @@ func ExportOAAS(a Agreement) OAASDocument {
 	if a.Consumer.Domain != nil {
 		doc.Consumer.Domain = *a.Consumer.Domain
 	}
+	if a.Consumer.Channel != nil {
+		doc.CustomProperties = append(doc.CustomProperties, OAASProperty{Property: OAASPropChannel, Value: *a.Consumer.Channel})
+	}
 	if a.Consumer.Type == events.ConsumerDataProduct {
 		doc.Consumer.DataProductID = a.Consumer.ID
 	}
@@ -153,9 +157,11 @@ func ImportOAAS(data []byte) (AccessRequest, error) {
 			req.Principal = p.Value
 		case OAASPropGroupPrefix:
 			req.GroupPrefix = p.Value
+		case OAASPropChannel:
+			req.Consumer.Channel = p.Value
 		case OAASPropDecidedBy:
 		default:
-			return AccessRequest{}, fmt.Errorf("OAAS document: customProperties[%d]: unknown property %q (known: %s, %s)", i, p.Property, OAASPropPrincipal, OAASPropGroupPrefix)
+			return AccessRequest{}, fmt.Errorf("OAAS document: customProperties[%d]: unknown property %q (known: %s, %s, %s)", i, p.Property, OAASPropPrincipal, OAASPropGroupPrefix, OAASPropChannel)
 		}
 	}
 	if doc.StartDate != nil {

@@ -12,11 +12,11 @@ import (
 
 func sampleAgreement() registrar.Agreement {
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	until, by, marketing := at.Add(90*24*time.Hour), "ada@sales", "marketing"
+	until, by, marketing, channel := at.Add(90*24*time.Hour), "ada@sales", "marketing", "mailto:campaigns@example.com"
 	return registrar.Agreement{
 		AccessAgreement: events.AccessAgreement{
 			AgreementID: "0b6f1c84-2f7e-4a57-9d0a-3c1e2b4d5f60", ProductID: "sales.orders", Ports: []string{"events", "daily"},
-			Consumer:  events.AccessConsumer{Type: events.ConsumerDataProduct, ID: "marketing.campaigns", Domain: &marketing},
+			Consumer:  events.AccessConsumer{Type: events.ConsumerDataProduct, ID: "marketing.campaigns", Domain: &marketing, Channel: &channel},
 			Principal: "User:campaigns", GroupPrefix: "campaigns-", Purpose: "attribution",
 			RequestedBy: "bob@marketing", RequestedAt: at, DecidedBy: &by, DecidedAt: &at, ValidFrom: at, ValidUntil: &until,
 		},
@@ -30,7 +30,7 @@ func TestOAASRoundTrip(t *testing.T) {
 	a := sampleAgreement()
 	want := registrar.AccessRequest{
 		Product: "sales.orders", Ports: []string{"events", "daily"},
-		Consumer:  registrar.ConsumerSpec{Type: "data-product", ID: "marketing.campaigns"},
+		Consumer:  registrar.ConsumerSpec{Type: "data-product", ID: "marketing.campaigns", Channel: "mailto:campaigns@example.com"},
 		Principal: "User:campaigns", GroupPrefix: "campaigns-", Purpose: "attribution",
 		ValidFrom: "2026-11-22T10:00:00Z", ValidUntil: "2027-02-20T10:00:00Z",
 	}
@@ -62,7 +62,7 @@ func TestOAASImportRefuses(t *testing.T) {
 		{"unknown field", string(good) + "owner: x\n", `OAAS document: error unmarshaling JSON: while decoding JSON: json: unknown field "owner"`},
 		{"wrong kind", strings.Replace(string(good), "kind: AccessAgreement", "kind: DataContract", 1), `OAAS document: apiVersion "v0.1.0" kind "DataContract", want v0.1.0 AccessAgreement`},
 		{"consumer type", strings.Replace(string(good), "type: dataProduct", "type: robot", 1), `OAAS document: consumer.type "robot" is not team, application or dataProduct`},
-		{"unknown property", strings.Replace(string(good), "meshbone.kafkaPrincipal", "meshbone.acl", 1), `OAAS document: customProperties[0]: unknown property "meshbone.acl" (known: meshbone.kafkaPrincipal, meshbone.consumerGroupPrefix)`},
+		{"unknown property", strings.Replace(string(good), "meshbone.kafkaPrincipal", "meshbone.acl", 1), `OAAS document: customProperties[0]: unknown property "meshbone.acl" (known: meshbone.kafkaPrincipal, meshbone.consumerGroupPrefix, meshbone.consumerChannel)`},
 		{"not YAML", "{", "OAAS document: error converting YAML to JSON: yaml: line 1: did not find expected node content"},
 	}
 	for _, tt := range tests {

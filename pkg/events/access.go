@@ -61,6 +61,9 @@ type AccessConsumer struct {
 	Type   ConsumerType `avro:"type" json:"type"`
 	ID     string       `avro:"id" json:"id"`
 	Domain *string      `avro:"domain" json:"domain,omitempty"`
+	// Channel is where notices about the product reach the consumer
+	// (mailto:, slack:# or an https URL).
+	Channel *string `avro:"channel" json:"channel,omitempty"`
 }
 
 // AclBinding is one Kafka ACL a GRANTED event created, or a REVOKED or

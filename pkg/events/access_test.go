@@ -21,7 +21,7 @@ func sampleAccess() *AccessEvent {
 		EventID: "a1", Type: AccessGranted, OccurredAt: at, Actor: "registrar",
 		Agreement: AccessAgreement{
 			AgreementID: "ag-1", ProductID: "sales.customer-orders", Ports: []string{"orders"},
-			Consumer:  AccessConsumer{Type: ConsumerDataProduct, ID: "marketing.campaigns", Domain: ptr("marketing")},
+			Consumer:  AccessConsumer{Type: ConsumerDataProduct, ID: "marketing.campaigns", Domain: ptr("marketing"), Channel: ptr("slack:#campaigns")},
 			Principal: "User:campaigns", GroupPrefix: "marketing.campaigns.", Purpose: "attribution",
 			RequestedBy: "bo", RequestedAt: at.Add(-time.Hour), DecidedBy: ptr("ana"), DecidedAt: ptr(at.Add(-time.Minute)),
 			ValidFrom: at.Add(-time.Hour), ValidUntil: ptr(at.Add(90 * 24 * time.Hour)),
