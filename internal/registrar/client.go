@@ -42,6 +42,19 @@ func (c *Client) ApplyRaw(ctx context.Context, body []byte, contentType string) 
 	return res, err
 }
 
+// DryRun reports what applying d would do to each output port and whom it
+// would affect; it changes nothing (d's schemas must be inline, as for
+// Apply).
+func (c *Client) DryRun(ctx context.Context, d *product.Descriptor) (DryRunResult, error) {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return DryRunResult{}, err
+	}
+	var res DryRunResult
+	err = c.do(ctx, http.MethodPost, RouteProducts+"/"+url.PathEscape(d.ID())+"/dry-run", body, "application/json", &res)
+	return res, err
+}
+
 // Get returns the registrar's view of a product.
 func (c *Client) Get(ctx context.Context, id string) (Product, error) {
 	var p Product

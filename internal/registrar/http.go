@@ -36,6 +36,7 @@ func (s *Service) routes() {
 	s.handle(routeGet, s.handleGet)
 	s.handle(routeDeprecate, s.write(ActionDeprecate, s.handleDeprecate))
 	s.handle(routeRetire, s.write(ActionRetire, s.handleRetire))
+	s.handle(routeDryRun, s.handleDryRun)
 	s.accessRoutes()
 }
 

@@ -90,40 +90,18 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 		return ApplyResult{}, newError(ErrUnavailable, "", "the registrar is still reading the lifecycle topic; retry shortly")
 	}
 
-	cand := s.toEvent(d)
 	res := ApplyResult{ID: id, Version: d.Spec.Version}
-	typ := events.LifecycleRegistered
-	cur, exists := s.view.get(id)
-	var plans []portPlan
-	if exists {
-		same, samePorts, err := s.compare(ctx, d, cand, cur.Product)
-		if err != nil {
-			return res, err
-		}
-		if same {
-			res.Unchanged = true
-			res.Ports = portResults(cur.Product)
-			return res, nil
-		}
-		switch cur.Status {
-		case StatusRetired:
-			return res, newError(ErrConflict, "metadata.name", "product %s is retired; a retired product cannot be registered again", id)
-		case StatusDeprecated:
-			return res, newError(ErrConflict, "metadata.name", "product %s is deprecated%s; register its successor instead", id, successorNote(cur))
-		}
-		switch c := compareVersions(d.Spec.Version, cur.Product.Version); {
-		case c < 0:
-			return res, newError(ErrConflict, "spec.version", "version %s is lower than the registered version %s of %s", d.Spec.Version, cur.Product.Version, id)
-		case c == 0 && !samePorts:
-			return res, newError(ErrConflict, "spec.version", "version %s of %s is already registered with other output ports, schemas or retention; publish them as a new version", d.Spec.Version, id)
-		case c == 0:
-			typ = events.LifecycleUpdated
-			// Metadata only: the ports, topics and schemas stay as they are.
-			cand.OutputPorts = cur.Product.OutputPorts
-		default:
-			typ = events.LifecycleVersionPublished
-		}
+	dec, err := s.decide(ctx, d)
+	if err != nil {
+		return res, err
 	}
+	if dec.unchanged {
+		res.Unchanged = true
+		res.Ports = portResults(dec.cur.Product)
+		return res, nil
+	}
+	cand, cur, exists, typ := dec.cand, dec.cur, dec.exists, dec.typ
+	var plans []portPlan
 	ev := &events.ProductLifecycleEvent{
 		EventID: newID(),
 		Type:    typ,
@@ -167,6 +145,57 @@ func (s *Service) apply(ctx context.Context, p principal, d *product.Descriptor)
 	s.log.Info("product provisioned", zap.String("id", id), zap.String("version", d.Spec.Version),
 		zap.String("type", string(typ)), zap.String("actor", p.Name), zap.String("event_id", ev.EventID))
 	return res, nil
+}
+
+// decision is what applying a descriptor would do, decided from the view:
+// the lifecycle event's type and product, or nothing when unchanged.
+type decision struct {
+	cand      events.DataProduct // the product the event would announce
+	cur       Product            // the registered product, when exists
+	exists    bool
+	unchanged bool
+	typ       events.LifecycleType
+}
+
+// decide compares a valid descriptor with the registered product and
+// refuses what apply refuses before provisioning anything: a retired or
+// deprecated product, a lower version, the same version with other ports.
+// It changes nothing; apply and the dry run share it.
+func (s *Service) decide(ctx context.Context, d *product.Descriptor) (decision, error) {
+	id := d.ID()
+	dec := decision{cand: s.toEvent(d), typ: events.LifecycleRegistered}
+	dec.cur, dec.exists = s.view.get(id)
+	if !dec.exists {
+		return dec, nil
+	}
+	cur := dec.cur
+	same, samePorts, err := s.compare(ctx, d, dec.cand, cur.Product)
+	if err != nil {
+		return dec, err
+	}
+	if same {
+		dec.unchanged = true
+		return dec, nil
+	}
+	switch cur.Status {
+	case StatusRetired:
+		return dec, newError(ErrConflict, "metadata.name", "product %s is retired; a retired product cannot be registered again", id)
+	case StatusDeprecated:
+		return dec, newError(ErrConflict, "metadata.name", "product %s is deprecated%s; register its successor instead", id, successorNote(cur))
+	}
+	switch c := compareVersions(d.Spec.Version, cur.Product.Version); {
+	case c < 0:
+		return dec, newError(ErrConflict, "spec.version", "version %s is lower than the registered version %s of %s", d.Spec.Version, cur.Product.Version, id)
+	case c == 0 && !samePorts:
+		return dec, newError(ErrConflict, "spec.version", "version %s of %s is already registered with other output ports, schemas or retention; publish them as a new version", d.Spec.Version, id)
+	case c == 0:
+		dec.typ = events.LifecycleUpdated
+		// Metadata only: the ports, topics and schemas stay as they are.
+		dec.cand.OutputPorts = cur.Product.OutputPorts
+	default:
+		dec.typ = events.LifecycleVersionPublished
+	}
+	return dec, nil
 }
 
 func successorNote(p Product) string {

@@ -1,0 +1,196 @@
+package registrar
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hamba/avro/v2"
+)
+
+// Compatibility directions a schema change can break.
+const (
+	// DirectionBackward: the new schema cannot read data written with the
+	// current one (consumers that upgrade cannot read the topic's history).
+	DirectionBackward = "BACKWARD"
+	// DirectionForward: the current schema cannot read data written with
+	// the new one (consumers still on the current schema break).
+	DirectionForward = "FORWARD"
+)
+
+// Kinds of field change.
+const (
+	ChangeAdded   = "ADDED"
+	ChangeRemoved = "REMOVED"
+	ChangeType    = "TYPE_CHANGED"
+	// ChangeSchema: the schemas differ in a way no field names (a record
+	// renamed, a schema that is not a record).
+	ChangeSchema = "SCHEMA_CHANGED"
+)
+
+// FieldChange is one difference between a port's current schema and the
+// new one, found locally with hamba/avro.
+type FieldChange struct {
+	// Field is the field's path: "amount", "address.city"; empty for the
+	// schema as a whole.
+	Field  string `json:"field"`
+	Change string `json:"change"`
+	// From and To are the field's type before and after ("" when the
+	// field is added or removed).
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Default says whether the added or removed field has a default.
+	Default bool `json:"default"`
+	// Breaks lists the directions the change breaks: BACKWARD, FORWARD.
+	Breaks []string `json:"breaks"`
+	// Reason says why, in words.
+	Reason string `json:"reason"`
+}
+
+// schemaDiff compares the current schema with the new one: the field
+// changes, and which directions break as a whole (from hamba/avro's check of
+// the whole schemas, so that a break no field explains still counts).
+type schemaDiff struct {
+	changes []FieldChange
+	broken  map[string]bool // direction -> broken
+}
+
+// diffSchemas compares two parsed schemas.
+func diffSchemas(cur, next avro.Schema) schemaDiff {
+	d := schemaDiff{broken: map[string]bool{}}
+	compat := avro.NewSchemaCompatibility()
+	backErr := compat.Compatible(next, cur)
+	fwdErr := compat.Compatible(cur, next)
+	d.broken[DirectionBackward] = backErr != nil
+	d.broken[DirectionForward] = fwdErr != nil
+	d.compare("", cur, next, compat)
+	// A break no field change explains (a renamed record, say) is named
+	// for the schema as a whole.
+	for dir, err := range map[string]error{DirectionBackward: backErr, DirectionForward: fwdErr} {
+		if err == nil || slices.ContainsFunc(d.changes, func(c FieldChange) bool { return slices.Contains(c.Breaks, dir) }) {
+			continue
+		}
+		d.changes = append(d.changes, FieldChange{Change: ChangeSchema, From: typeName(cur), To: typeName(next),
+			Breaks: []string{dir}, Reason: err.Error()})
+	}
+	slices.SortStableFunc(d.changes, func(a, b FieldChange) int { return strings.Compare(a.Field, b.Field) })
+	return d
+}
+
+// compare adds the changes between cur and next at path.
+func (d *schemaDiff) compare(path string, cur, next avro.Schema, compat *avro.SchemaCompatibility) {
+	cur, next = deref(cur), deref(next)
+	cr, ok1 := cur.(*avro.RecordSchema)
+	nr, ok2 := next.(*avro.RecordSchema)
+	if ok1 && ok2 {
+		d.compareRecords(path, cr, nr, compat)
+		return
+	}
+	if cur.String() == next.String() {
+		return
+	}
+	c := FieldChange{Field: path, Change: ChangeType, From: typeName(cur), To: typeName(next), Breaks: []string{}}
+	var why []string
+	if err := compat.Compatible(next, cur); err != nil {
+		c.Breaks = append(c.Breaks, DirectionBackward)
+		why = append(why, "the new type cannot read "+c.From+" data")
+	}
+	if err := compat.Compatible(cur, next); err != nil {
+		c.Breaks = append(c.Breaks, DirectionForward)
+		why = append(why, "readers of "+c.From+" cannot read "+c.To+" data")
+	}
+	if len(why) == 0 {
+		why = append(why, "either type reads the other's data")
+	}
+	c.Reason = strings.Join(why, "; ")
+	if path == "" {
+		c.Change = ChangeSchema
+	}
+	d.changes = append(d.changes, c)
+}
+
+// compareRecords pairs the fields of two records by name, or by a new
+// field's alias naming a current field (a rename).
+func (d *schemaDiff) compareRecords(path string, cur, next *avro.RecordSchema, compat *avro.SchemaCompatibility) {
+	prefix := ""
+	if path != "" {
+		prefix = path + "."
+	}
+	matched := map[string]bool{} // names of next's fields paired
+	for _, f := range cur.Fields() {
+		nf := fieldOf(next, f.Name())
+		if nf == nil {
+			c := FieldChange{Field: prefix + f.Name(), Change: ChangeRemoved, From: typeName(f.Type()), Default: f.HasDefault(), Breaks: []string{}}
+			if f.HasDefault() {
+				c.Reason = "removed; readers of the current schema fill in its default"
+			} else {
+				c.Breaks = append(c.Breaks, DirectionForward)
+				c.Reason = "removed without a default: readers of the current schema cannot read new records"
+			}
+			d.changes = append(d.changes, c)
+			continue
+		}
+		matched[nf.Name()] = true
+		d.compare(prefix+nf.Name(), f.Type(), nf.Type(), compat)
+	}
+	for _, nf := range next.Fields() {
+		if matched[nf.Name()] {
+			continue
+		}
+		c := FieldChange{Field: prefix + nf.Name(), Change: ChangeAdded, To: typeName(nf.Type()), Default: nf.HasDefault(), Breaks: []string{}}
+		if nf.HasDefault() {
+			c.Reason = "added with a default"
+		} else {
+			c.Breaks = append(c.Breaks, DirectionBackward)
+			c.Reason = "added without a default: the new schema cannot read the records already written"
+		}
+		d.changes = append(d.changes, c)
+	}
+}
+
+// fieldOf returns the field of r named name, or whose alias is name.
+func fieldOf(r *avro.RecordSchema, name string) *avro.Field {
+	for _, f := range r.Fields() {
+		if f.Name() == name {
+			return f
+		}
+	}
+	for _, f := range r.Fields() {
+		if slices.Contains(f.Aliases(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
+func deref(s avro.Schema) avro.Schema {
+	if r, ok := s.(*avro.RefSchema); ok {
+		return r.Schema()
+	}
+	return s
+}
+
+// typeName names a type shortly: string, long(timestamp-millis),
+// null|string, array<double>, map<string>, or a named type's full name.
+func typeName(s avro.Schema) string {
+	s = deref(s)
+	switch t := s.(type) {
+	case avro.NamedSchema:
+		return t.FullName()
+	case *avro.UnionSchema:
+		names := make([]string, len(t.Types()))
+		for i, m := range t.Types() {
+			names[i] = typeName(m)
+		}
+		return strings.Join(names, "|")
+	case *avro.ArraySchema:
+		return "array<" + typeName(t.Items()) + ">"
+	case *avro.MapSchema:
+		return "map<" + typeName(t.Values()) + ">"
+	case *avro.PrimitiveSchema:
+		if lt := t.Logical(); lt != nil {
+			return string(t.Type()) + "(" + string(lt.Type()) + ")"
+		}
+		return string(t.Type())
+	}
+	return string(s.Type())
+}
