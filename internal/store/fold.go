@@ -496,8 +496,16 @@ func (f *folder) quality(ctx context.Context, e *events.QualityEvent) (bool, err
 	if checks == nil {
 		checks = []events.QualityCheck{}
 	}
+	origin := events.OriginReported
+	if e.Origin != nil {
+		origin = *e.Origin
+	}
+	var port any
+	if e.Port != nil {
+		port = *e.Port
+	}
 	res, err := f.st.insQuality.ExecContext(ctx, e.EventID, e.ProductID, e.ProductVersion, e.RunID, ms(e.ObservedAt), msPtr(e.DataWatermark),
-		passed, len(e.Checks), jsonText(checks))
+		passed, len(e.Checks), jsonText(checks), string(origin), port, msPtr(e.WindowStart), msPtr(e.WindowEnd))
 	if err != nil {
 		return false, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -75,11 +76,14 @@ type Port struct {
 	Schema        string  `json:"schema,omitempty"` // the registry schema, when known
 }
 
-// Quality is a product's recent quality runs, and the same as one series
-// per check for charts.
+// Quality is a product's recent quality runs, reported by its pipelines
+// and observed by meshbone's monitor, and the same as one series per check
+// for charts.
 type Quality struct {
-	Runs   []QualityRun  `json:"runs"`   // newest first
-	Checks []CheckSeries `json:"checks"` // by check name; points oldest first
+	Runs []QualityRun `json:"runs"` // newest first: the newest Options.QualityRuns of each origin
+	// Checks are by group, then origin (OBSERVED first), port and name;
+	// points oldest first.
+	Checks []CheckSeries `json:"checks"`
 }
 
 // QualityRun is one quality run.
@@ -92,13 +96,30 @@ type QualityRun struct {
 	Passed         int                   `json:"passed"`
 	Total          int                   `json:"total"`
 	Checks         []events.QualityCheck `json:"checks"`
+	// Origin is REPORTED (the product's pipeline; also when the event says
+	// nothing) or OBSERVED (meshbone's monitor).
+	Origin events.QualityOrigin `json:"origin"`
+	// Port, WindowStart and WindowEnd are what an observed run measured:
+	// one port's records of event time in [window_start, window_end).
+	Port        string     `json:"port,omitempty"`
+	WindowStart *time.Time `json:"window_start,omitempty"`
+	WindowEnd   *time.Time `json:"window_end,omitempty"`
 }
 
-// CheckSeries is one check's results over the recent runs.
+// CheckSeries is one check's results over the recent runs of one origin
+// (and, observed, one port).
 type CheckSeries struct {
-	Name      string       `json:"name"`
-	Dimension string       `json:"dimension"`
-	Points    []CheckPoint `json:"points"`
+	Name      string               `json:"name"`
+	Dimension string               `json:"dimension"`
+	Column    string               `json:"column,omitempty"`
+	Origin    events.QualityOrigin `json:"origin"`
+	Port      string               `json:"port,omitempty"`
+	// Group is what the check measures, its dimension and column in lower
+	// case ("completeness of email", "volume"): the series of one group,
+	// observed and reported, are drawn in one chart and compared side by
+	// side.
+	Group  string       `json:"group"`
+	Points []CheckPoint `json:"points"`
 }
 
 // CheckPoint is one check's result in one run.
@@ -277,38 +298,34 @@ func (s *Store) ports(ctx context.Context, tx *sql.Tx, p *Product) error {
 }
 
 func (s *Store) quality(ctx context.Context, tx *sql.Tx, p *Product) error {
-	rows, err := tx.QueryContext(ctx, `SELECT event_id, run_id, product_version, observed_at, watermark, passed, total, checks
-		FROM quality_runs WHERE product_id = ? ORDER BY observed_at DESC, event_id DESC LIMIT ?`, p.ID, s.opts.QualityRuns)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	p.Quality = Quality{Runs: []QualityRun{}, Checks: []CheckSeries{}}
-	for rows.Next() {
-		var r QualityRun
-		var at int64
-		var wm sql.NullInt64
-		var checks string
-		if err := rows.Scan(&r.EventID, &r.RunID, &r.ProductVersion, &at, &wm, &r.Passed, &r.Total, &checks); err != nil {
+	// The newest runs of each origin: hourly observed windows do not push
+	// a pipeline's daily reports off the page, nor the reverse.
+	for _, origin := range []events.QualityOrigin{events.OriginObserved, events.OriginReported} {
+		if err := s.qualityRuns(ctx, tx, p, origin); err != nil {
 			return err
 		}
-		r.ObservedAt, r.DataWatermark = tm(at), tmPtr(wm)
-		if err := json.Unmarshal([]byte(checks), &r.Checks); err != nil {
-			return err
+	}
+	slices.SortStableFunc(p.Quality.Runs, func(a, b QualityRun) int {
+		if c := b.ObservedAt.Compare(a.ObservedAt); c != 0 {
+			return c
 		}
-		p.Quality.Runs = append(p.Quality.Runs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	series := map[string]*CheckSeries{}
+		return strings.Compare(b.EventID, a.EventID)
+	})
+	type key struct{ origin, port, name string }
+	series := map[key]*CheckSeries{}
 	for i := len(p.Quality.Runs) - 1; i >= 0; i-- {
 		r := p.Quality.Runs[i]
 		for _, c := range r.Checks {
-			cs := series[c.Name]
+			k := key{string(r.Origin), r.Port, c.Name}
+			cs := series[k]
 			if cs == nil {
-				cs = &CheckSeries{Name: c.Name, Dimension: string(c.Dimension)}
-				series[c.Name] = cs
+				cs = &CheckSeries{Name: c.Name, Dimension: string(c.Dimension), Origin: r.Origin, Port: r.Port, Group: strings.ToLower(string(c.Dimension))}
+				if c.Column != nil && *c.Column != "" {
+					cs.Column = *c.Column
+					cs.Group += " of " + cs.Column
+				}
+				series[k] = cs
 			}
 			cs.Points = append(cs.Points, CheckPoint{At: r.ObservedAt, RunID: r.RunID, Observed: c.Observed, Operator: c.Operator, Threshold: c.Threshold, Passed: c.Passed})
 		}
@@ -316,8 +333,37 @@ func (s *Store) quality(ctx context.Context, tx *sql.Tx, p *Product) error {
 	for _, cs := range series {
 		p.Quality.Checks = append(p.Quality.Checks, *cs)
 	}
-	slices.SortFunc(p.Quality.Checks, func(a, b CheckSeries) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(p.Quality.Checks, func(a, b CheckSeries) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(string(a.Origin), string(b.Origin)), // OBSERVED < REPORTED
+			strings.Compare(a.Port, b.Port), strings.Compare(a.Name, b.Name))
+	})
 	return nil
+}
+
+// qualityRuns appends the newest runs of one origin to p.Quality.Runs.
+func (s *Store) qualityRuns(ctx context.Context, tx *sql.Tx, p *Product, origin events.QualityOrigin) error {
+	rows, err := tx.QueryContext(ctx, `SELECT event_id, run_id, product_version, observed_at, watermark, passed, total, checks, port, window_start, window_end
+		FROM quality_runs WHERE product_id = ? AND origin = ? ORDER BY observed_at DESC, event_id DESC LIMIT ?`, p.ID, string(origin), s.opts.QualityRuns)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := QualityRun{Origin: origin}
+		var at int64
+		var wm, ws, we sql.NullInt64
+		var checks string
+		var port sql.NullString
+		if err := rows.Scan(&r.EventID, &r.RunID, &r.ProductVersion, &at, &wm, &r.Passed, &r.Total, &checks, &port, &ws, &we); err != nil {
+			return err
+		}
+		r.ObservedAt, r.DataWatermark, r.Port, r.WindowStart, r.WindowEnd = tm(at), tmPtr(wm), port.String, tmPtr(ws), tmPtr(we)
+		if err := json.Unmarshal([]byte(checks), &r.Checks); err != nil {
+			return err
+		}
+		p.Quality.Runs = append(p.Quality.Runs, r)
+	}
+	return rows.Err()
 }
 
 func (s *Store) complianceOf(ctx context.Context, tx *sql.Tx, p *Product) error {

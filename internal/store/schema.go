@@ -86,7 +86,11 @@ var ddl = []string{
 		watermark       INTEGER,
 		passed          INTEGER NOT NULL,
 		total           INTEGER NOT NULL,
-		checks          TEXT NOT NULL          -- JSON array of events.QualityCheck
+		checks          TEXT NOT NULL,         -- JSON array of events.QualityCheck
+		origin          TEXT NOT NULL,         -- REPORTED (also when the event says nothing) or OBSERVED
+		port            TEXT,                  -- the port an observed run measured
+		window_start    INTEGER,               -- and its event-time window [start, end)
+		window_end      INTEGER
 	)`,
 	`CREATE INDEX quality_runs_product ON quality_runs(product_id, observed_at, event_id)`,
 	`CREATE TABLE violations (
@@ -189,7 +193,7 @@ var tables = []struct {
 	{"ports", "product_id, name, topic, schema_subject, schema_id, format, partitions, fields", "product_id, name"},
 	{"schemas", "id, schema", "id"},
 	{"lineage", "upstream, downstream", "downstream, upstream"},
-	{"quality_runs", "event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks", "event_id"},
+	{"quality_runs", "event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks, origin, port, window_start, window_end", "event_id"},
 	{"violations", "violation_id, product_id, domain, policy_id, policy_version, scope, severity, status, message, evidence, source_event_id, source_topic, source_partition, source_offset, detected_at, resolved_at", "violation_id"},
 	{"compliance", "product_id, product_version, domain, status, open_violations, evaluated_at", "product_id"},
 	{"audit", "event_id, actor, domain, action, target, outcome, at, details", "event_id"},

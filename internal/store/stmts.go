@@ -51,7 +51,7 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		{&s.insLineage, `INSERT OR IGNORE INTO lineage(upstream, downstream) SELECT value, ?1 FROM json_each(?2)`},
 		{&s.insSchema, `INSERT OR IGNORE INTO schemas(id, schema) VALUES(?,?)`},
 		{&s.getSchema, `SELECT schema FROM schemas WHERE id = ?`},
-		{&s.insQuality, `INSERT OR IGNORE INTO quality_runs(event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks) VALUES(?,?,?,?,?,?,?,?,?)`},
+		{&s.insQuality, `INSERT OR IGNORE INTO quality_runs(event_id, product_id, product_version, run_id, observed_at, watermark, passed, total, checks, origin, port, window_start, window_end) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{&s.upsertViolation, `INSERT INTO violations(violation_id, product_id, domain, policy_id, policy_version, scope, severity, status, message, evidence,
 				source_event_id, source_topic, source_partition, source_offset, detected_at, resolved_at)
 			VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
