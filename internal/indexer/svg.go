@@ -127,22 +127,31 @@ const (
 	padT, padB     = 12.0, 22.0
 )
 
-// chartView is one check's trend: observed values as a line, the threshold
-// dashed, each run a dot (red when it failed).
+// chartView is the trend of one check (one group of series: what they
+// measure, store.CheckSeries.Group), observed and reported side by side:
+// each series a line over time (observed solid, reported dashed), its
+// threshold dotted, each run a dot (red when it failed).
 type chartView struct {
 	Name, Dimension string
 	Width, Height   float64
-	Line, Threshold string // polyline points
-	Points          []chartPoint
+	Series          []seriesView
 	YTop, YBottom   string // axis labels
 	PlotL, PlotR    float64
 	PlotT, PlotB    float64
-	Latest          string
-	LatestPassed    bool
-	PassRate        string
 	FirstAt, LastAt string
 	ThresholdLabel  string
 	ThresholdLabelY float64
+}
+
+// seriesView is one series of a chart.
+type seriesView struct {
+	Origin          string // "observed" or "reported", for CSS classes
+	Label           string // "observed on orders", "reported as row_count"
+	Line, Threshold string // polyline points
+	Points          []chartPoint
+	Latest          string
+	LatestPassed    bool
+	PassRate        string
 	Single          bool
 }
 
@@ -152,19 +161,43 @@ type chartPoint struct {
 	Title  string
 }
 
-func chartOf(cs store.CheckSeries) chartView {
-	c := chartView{Name: cs.Name, Dimension: strings.ToLower(cs.Dimension), Width: chartW, Height: chartH,
+// chartsOf groups series by what they measure, in the order given (the
+// store's: by group, observed first), one chart per group.
+func chartsOf(series []store.CheckSeries) []chartView {
+	var out []chartView
+	for i := 0; i < len(series); {
+		j := i + 1
+		for j < len(series) && series[j].Group == series[i].Group {
+			j++
+		}
+		out = append(out, chartOf(series[i:j]))
+		i = j
+	}
+	return out
+}
+
+// chartOf draws the series of one group on one time axis.
+func chartOf(group []store.CheckSeries) chartView {
+	c := chartView{Name: group[0].Group, Dimension: strings.ToLower(group[0].Dimension), Width: chartW, Height: chartH,
 		PlotL: padL, PlotR: chartW - padR, PlotT: padT, PlotB: chartH - padB}
-	if len(cs.Points) == 0 {
-		return c
+	if group[0].Group == "" { // a series from before groups: its name
+		c.Name = group[0].Name
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	passed := 0
-	for _, p := range cs.Points {
-		lo, hi = math.Min(lo, math.Min(p.Observed, p.Threshold)), math.Max(hi, math.Max(p.Observed, p.Threshold))
-		if p.Passed {
-			passed++
+	var first, last time.Time
+	for _, cs := range group {
+		for _, p := range cs.Points {
+			lo, hi = math.Min(lo, math.Min(p.Observed, p.Threshold)), math.Max(hi, math.Max(p.Observed, p.Threshold))
+			if first.IsZero() || p.At.Before(first) {
+				first = p.At
+			}
+			if p.At.After(last) {
+				last = p.At
+			}
 		}
+	}
+	if first.IsZero() {
+		return c
 	}
 	if hi-lo < 1e-9 {
 		pad := math.Max(math.Abs(hi)*0.05, 0.01)
@@ -173,40 +206,63 @@ func chartOf(cs store.CheckSeries) chartView {
 		pad := (hi - lo) * 0.12
 		lo, hi = lo-pad, hi+pad
 	}
-	n := len(cs.Points)
-	c.Single = n == 1
-	x := func(i int) float64 {
-		if n == 1 {
+	span := last.Sub(first)
+	x := func(t time.Time) float64 {
+		if span <= 0 {
 			return (c.PlotL + c.PlotR) / 2
 		}
-		return c.PlotL + float64(i)*(c.PlotR-c.PlotL)/float64(n-1)
+		return c.PlotL + float64(t.Sub(first))/float64(span)*(c.PlotR-c.PlotL)
 	}
 	y := func(v float64) float64 { return c.PlotB - (v-lo)/(hi-lo)*(c.PlotB-c.PlotT) }
-	var line, thr []string
-	for i, p := range cs.Points {
-		px, py := x(i), y(p.Observed)
-		line = append(line, fmt.Sprintf("%.1f,%.1f", px, py))
-		thr = append(thr, fmt.Sprintf("%.1f,%.1f", px, y(p.Threshold)))
-		status := "passed"
-		if !p.Passed {
-			status = "FAILED"
+	perPort := map[string]int{} // observed series of each port
+	for _, cs := range group {
+		if cs.Origin == "OBSERVED" {
+			perPort[cs.Port]++
 		}
-		c.Points = append(c.Points, chartPoint{X: px, Y: py, Passed: p.Passed,
-			Title: fmt.Sprintf("%s · %s %s %s %s · %s", p.RunID, num(p.Observed), p.Operator, num(p.Threshold), status, p.At.Format("2006-01-02 15:04"))})
 	}
-	if n == 1 {
-		// Draw the threshold across the plot for a single run.
-		ty := y(cs.Points[0].Threshold)
-		thr = []string{fmt.Sprintf("%.1f,%.1f", c.PlotL, ty), fmt.Sprintf("%.1f,%.1f", c.PlotR, ty)}
+	for _, cs := range group {
+		if len(cs.Points) == 0 {
+			continue
+		}
+		sv := seriesView{Origin: "reported", Label: "reported as " + cs.Name, Single: len(cs.Points) == 1}
+		if cs.Origin == "OBSERVED" {
+			sv.Origin, sv.Label = "observed", "observed on "+cs.Port
+			if perPort[cs.Port] > 1 { // a port's validity rules: named apart
+				sv.Label += " as " + cs.Name
+			}
+		}
+		passed := 0
+		var line, thr []string
+		for _, p := range cs.Points {
+			px, py := x(p.At), y(p.Observed)
+			line = append(line, fmt.Sprintf("%.1f,%.1f", px, py))
+			thr = append(thr, fmt.Sprintf("%.1f,%.1f", px, y(p.Threshold)))
+			status := "passed"
+			if p.Passed {
+				passed++
+			} else {
+				status = "FAILED"
+			}
+			sv.Points = append(sv.Points, chartPoint{X: px, Y: py, Passed: p.Passed,
+				Title: fmt.Sprintf("%s %s · %s · %s %s %s %s · %s", sv.Origin, cs.Name, p.RunID, num(p.Observed), p.Operator, num(p.Threshold), status, p.At.Format("2006-01-02 15:04"))})
+		}
+		lp := cs.Points[len(cs.Points)-1]
+		if sv.Single || span <= 0 {
+			// Draw the threshold across the plot for a single run.
+			ty := y(lp.Threshold)
+			thr = []string{fmt.Sprintf("%.1f,%.1f", c.PlotL, ty), fmt.Sprintf("%.1f,%.1f", c.PlotR, ty)}
+		}
+		sv.Line, sv.Threshold = strings.Join(line, " "), strings.Join(thr, " ")
+		sv.Latest, sv.LatestPassed = num(lp.Observed), lp.Passed
+		sv.PassRate = fmt.Sprintf("%d/%d passed", passed, len(cs.Points))
+		if c.ThresholdLabel == "" {
+			c.ThresholdLabel = lp.Operator + " " + num(lp.Threshold)
+			c.ThresholdLabelY = y(lp.Threshold)
+		}
+		c.Series = append(c.Series, sv)
 	}
-	c.Line, c.Threshold = strings.Join(line, " "), strings.Join(thr, " ")
-	last := cs.Points[n-1]
 	c.YTop, c.YBottom = num(hi), num(lo)
-	c.Latest, c.LatestPassed = num(last.Observed), last.Passed
-	c.ThresholdLabel = last.Operator + " " + num(last.Threshold)
-	c.ThresholdLabelY = y(last.Threshold)
-	c.PassRate = fmt.Sprintf("%d/%d passed", passed, n)
-	c.FirstAt, c.LastAt = cs.Points[0].At.Format("Jan 2 15:04"), last.At.Format("Jan 2 15:04")
+	c.FirstAt, c.LastAt = first.Format("Jan 2 15:04"), last.Format("Jan 2 15:04")
 	return c
 }
 

@@ -333,9 +333,7 @@ func (w *web) product(rw http.ResponseWriter, r *http.Request) {
 		g = p.Lineage
 	}
 	v := productView{Product: p, Lineage: layoutLineage(g)}
-	for _, cs := range p.Quality.Checks {
-		v.Charts = append(v.Charts, chartOf(cs))
-	}
+	v.Charts = chartsOf(p.Quality.Checks)
 	if sla := p.Descriptor.SLA; sla != nil {
 		v.SLAFreshness = humanDuration(derefStr(sla.Freshness))
 		if sla.Availability != nil {
