@@ -1,0 +1,376 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// batcher holds the state of the port topics a session owns and turns each
+// poll into one transaction.
+type batcher struct {
+	s      *Service
+	states map[string]*topicState // by port topic
+	parts  map[string][]int32     // the partitions owned, by port topic
+	stale  bool                   // states must be read back (an abort)
+}
+
+// restore reads the state of the owned topics back from the state topic.
+func (b *batcher) restore(ctx context.Context, parts map[string][]int32) error {
+	start := time.Now()
+	st, err := b.s.readState(ctx, func(topic string) *portConf {
+		if _, ok := parts[topic]; !ok {
+			return nil
+		}
+		return b.s.view.conf(topic)
+	})
+	if err != nil {
+		return fmt.Errorf("monitor: read state from %s: %w", b.s.state, err)
+	}
+	b.states, b.stale = st, false
+	b.s.m.topics.Set(float64(len(parts)))
+	b.s.log.Info("state read", zap.Int("port_topics_owned", len(parts)), zap.Int("with_state", len(st)), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// topic returns the state of topic, made if new; nil when the view has no
+// configuration for it (a retired product).
+func (b *batcher) topic(topic string) *topicState {
+	if t := b.states[topic]; t != nil {
+		if c := b.s.view.conf(topic); c != nil && c != t.conf {
+			for _, ss := range t.Series {
+				for _, w := range ss.Open {
+					w.remap(t.conf, c)
+				}
+			}
+			t.conf = c
+		}
+		return t
+	}
+	c := b.s.view.conf(topic)
+	if c == nil {
+		return nil
+	}
+	t := &topicState{Topic: topic, Parts: map[int32]*partState{}, Series: map[string]*seriesState{}, conf: c, idle: map[int32]bool{}}
+	b.states[topic] = t
+	return t
+}
+
+// job is one record of the transaction, or the event to encode into one.
+type job struct {
+	rec *kgo.Record
+	ev  *events.QualityEvent
+}
+
+// transact measures recs, closes the windows the watermarks passed and
+// writes the QualityEvents, the state and the offsets in one transaction. It
+// reports whether the transaction committed; an error is one the session
+// cannot recover from.
+func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, recs []*kgo.Record) (bool, error) {
+	s := b.s
+	tss := make([]*topicState, len(recs))
+	for i, r := range recs {
+		if i > 0 && r.Topic == recs[i-1].Topic {
+			tss[i] = tss[i-1]
+		} else {
+			tss[i] = b.topic(r.Topic)
+		}
+	}
+	obsv := make([]obs, len(recs))
+	parallel(len(recs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if tss[i] != nil {
+				s.observe(ctx, recs[i], tss[i].conf, &obsv[i])
+			}
+		}
+	})
+	for i := range obsv {
+		if obsv[i].retry {
+			s.log.Warn("cannot decode for now; retrying the batch", zap.String("topic", recs[i].Topic), zap.Int64("offset", recs[i].Offset), zap.Error(obsv[i].err))
+			return s.abort(ctx, sess)
+		}
+	}
+	var late, bad int64
+	for i, r := range recs {
+		t := tss[i]
+		if t == nil {
+			continue
+		}
+		o := &obsv[i]
+		ps := t.Parts[r.Partition]
+		if ps == nil {
+			ps = &partState{}
+			t.Parts[r.Partition] = ps
+		}
+		ps.Next = r.Offset + 1
+		t.dirty = true
+		t.idle[r.Partition] = false
+		if o.control {
+			continue
+		}
+		if !ps.Seen || o.ts > ps.Newest {
+			ps.Newest, ps.Seen = o.ts, true
+		}
+		if o.bad {
+			bad++
+			if bad <= 10 {
+				s.log.Warn("port record undecodable: measured as a failure", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(o.err))
+			}
+		}
+		for _, sc := range t.conf.series {
+			ss := t.Series[sc.key()]
+			if ss == nil {
+				ss = &seriesState{Open: map[int64]*window{}}
+				t.Series[sc.key()] = ss
+			}
+			wlen := sc.Window.Milliseconds()
+			start := windowStart(o.ts, wlen)
+			switch {
+			case !ss.Started:
+				ss.Next, ss.Started = start, true
+			case start < ss.Next && ss.Closed:
+				late++
+				continue
+			case start < ss.Next:
+				ss.Next = start // before the stream's first record, and nothing closed yet
+			}
+			w := ss.Open[start]
+			if w == nil {
+				w = newWindow(t.conf)
+				ss.Open[start] = w
+			}
+			w.add(o)
+		}
+	}
+	s.m.late.Add(float64(late))
+
+	// Close the windows each topic's watermark passed, topics in name
+	// order.
+	var jobs []job
+	names := make([]string, 0, len(b.states))
+	for name := range b.states {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	now := s.opts.Now()
+	closed := 0
+	for _, name := range names {
+		t := b.states[name]
+		parts := b.parts[name]
+		if len(parts) == 0 || s.view.conf(name) == nil {
+			continue
+		}
+		if t.held(parts) && time.Since(t.probe) >= s.opts.IdleProbe {
+			t.probe = time.Now()
+			if err := s.probe(ctx, t, parts); err != nil {
+				s.log.Warn("cannot list end offsets; windows wait", zap.Error(err))
+			}
+		}
+		wm, ok := t.watermark(parts)
+		if !ok {
+			continue
+		}
+		for _, sc := range t.conf.series {
+			ss := t.Series[sc.key()]
+			if ss == nil || !ss.Started {
+				continue
+			}
+			wlen := sc.Window.Milliseconds()
+			for n := 0; n < MaxWindowsPerBatch && ss.Next+wlen+s.opts.AllowedLateness.Milliseconds() <= wm; n++ {
+				w := ss.Open[ss.Next]
+				jobs = append(jobs, job{ev: qualityEvent(t.conf, &sc, ss.Next, w, now)})
+				if w != nil {
+					for i, col := range t.conf.uniq {
+						for c := range w.chunks[i] {
+							jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(chunkName(name, sc.key(), ss.Next, col, c))}})
+						}
+					}
+					delete(ss.Open, ss.Next)
+				}
+				ss.Next += wlen
+				ss.Closed = true
+				t.dirty = true
+				closed++
+			}
+		}
+	}
+	// The state of every topic the batch changed: new distinct values in
+	// chunks, then the head.
+	for _, name := range names {
+		t := b.states[name]
+		if !t.dirty {
+			continue
+		}
+		for key, ss := range t.Series {
+			for start, w := range ss.Open {
+				for i, col := range t.conf.uniq {
+					if len(w.fresh[i]) == 0 {
+						continue
+					}
+					jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(chunkName(name, key, start, col, w.chunks[i])), Value: encodeHashes(w.fresh[i])}})
+					w.chunks[i]++
+					w.fresh[i] = w.fresh[i][:0]
+				}
+			}
+		}
+		head, err := encodeHead(t)
+		if err != nil {
+			return false, permanentError{fmt.Errorf("monitor: encode the state of %s: %w", name, err)}
+		}
+		jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(headKey + name), Value: head}})
+		t.dirty = false
+	}
+	if len(jobs) == 0 && len(recs) == 0 {
+		return true, nil
+	}
+
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
+	defer cancel()
+	if err := sess.Begin(); err != nil {
+		return false, fmt.Errorf("monitor: begin transaction: %w", err)
+	}
+	var (
+		mu         sync.Mutex
+		produceErr error
+	)
+	for _, j := range jobs {
+		r := j.rec
+		if j.ev != nil {
+			var err error
+			if r, err = s.codec.Encode(ctx, j.ev, ServiceSource); err != nil {
+				if _, aerr := sess.End(tctx, kgo.TryAbort); aerr != nil {
+					s.log.Warn("abort after an encoding error", zap.Error(aerr))
+				}
+				return false, permanentError{fmt.Errorf("monitor: encode %s: %w", j.ev.EventID, err)}
+			}
+		}
+		sess.Produce(tctx, r, func(r *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && produceErr == nil {
+				produceErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
+			}
+		})
+	}
+	flushErr := sess.Client().Flush(tctx)
+	mu.Lock()
+	if produceErr == nil {
+		produceErr = flushErr
+	}
+	mu.Unlock()
+	if s.crashHook != nil && s.crashHook() {
+		return false, errCrashed
+	}
+	end := kgo.TryCommit
+	if produceErr != nil {
+		s.log.Warn("aborting the transaction", zap.Error(produceErr))
+		end = kgo.TryAbort
+	}
+	committed, err := sess.End(tctx, end)
+	if err != nil {
+		return false, fmt.Errorf("monitor: end transaction: %w", err)
+	}
+	if !committed {
+		s.log.Info("transaction aborted; the batch will be measured again", zap.Int("records", len(recs)))
+		return false, nil
+	}
+	s.m.transactions.WithLabelValues("committed").Inc()
+	s.m.records.Add(float64(len(recs)))
+	s.m.undecodable.Add(float64(bad))
+	s.m.windows.Add(float64(closed))
+	s.measured.Add(int64(len(recs)))
+	s.published.Add(int64(closed))
+	return true, nil
+}
+
+// abort ends an empty transaction as aborted, which rewinds consumption to
+// the committed offsets.
+func (s *Service) abort(ctx context.Context, sess *kgo.GroupTransactSession) (bool, error) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
+	defer cancel()
+	if err := sess.Begin(); err != nil {
+		return false, fmt.Errorf("monitor: begin transaction: %w", err)
+	}
+	if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
+		return false, fmt.Errorf("monitor: abort transaction: %w", err)
+	}
+	return false, nil
+}
+
+// observe measures one record: its event time (the record's timestamp) and,
+// decoded, its columns, rules and unique values.
+func (s *Service) observe(ctx context.Context, r *kgo.Record, c *portConf, o *obs) {
+	o.ts = r.Timestamp.UnixMilli()
+	if r.Attrs.IsControl() {
+		o.control = true
+		return
+	}
+	_, m, err := s.dec.Decode(ctx, r.Value)
+	if err != nil {
+		var de *events.DecodeError
+		if errors.As(err, &de) && !de.Permanent() {
+			o.retry = true
+		}
+		o.bad, o.err = true, err
+		return
+	}
+	for i, col := range c.cols {
+		if m[col] != nil {
+			o.nonNull |= 1 << i
+		}
+	}
+	for i, rl := range c.rules {
+		if ok, err := rl.Eval(m); ok && err == nil {
+			o.pass |= 1 << i
+		}
+	}
+	if len(c.uniq) > 0 {
+		o.hashes = make([]uint64, len(c.uniq))
+		for i, col := range c.uniq {
+			if v := m[col]; v != nil {
+				o.uniq |= 1 << i
+				o.hashes[i] = hashValue(v)
+			}
+		}
+	}
+}
+
+// parallelChunk is how many records a worker of parallel takes at a time.
+const parallelChunk = 64
+
+// parallel calls work on consecutive chunks [lo, hi) of n items from up to
+// GOMAXPROCS goroutines and returns when all are done.
+func parallel(n int, work func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+parallelChunk-1)/parallelChunk)
+	if workers <= 1 {
+		work(0, n)
+		return
+	}
+	var next sync.Mutex
+	lo := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				l := lo
+				lo += parallelChunk
+				next.Unlock()
+				if l >= n {
+					return
+				}
+				work(l, min(l+parallelChunk, n))
+			}
+		})
+	}
+	wg.Wait()
+}
