@@ -107,9 +107,13 @@ type PortImpact struct {
 	// Compatible is the verdict under Level: the registry's check and
 	// hamba/avro's both pass; nil when there is nothing to check.
 	Compatible *bool `json:"compatible,omitempty"`
-	// RegistryMessages are the schema registry's reasons (verbose check).
-	RegistryMessages []string      `json:"registry_messages,omitempty"`
-	Changes          []FieldChange `json:"changes"`
+	// RegistryCompatible is the schema registry's own verdict under Level
+	// and RegistryMessages its reasons (a verbose check; Confluent's
+	// registry gives them, Apicurio's ccompat API and srfake do not, and
+	// srfake's check always says compatible: so the local check counts too).
+	RegistryCompatible *bool         `json:"registry_compatible,omitempty"`
+	RegistryMessages   []string      `json:"registry_messages,omitempty"`
+	Changes            []FieldChange `json:"changes"`
 	// Breaks lists the fields whose change breaks a direction.
 	Breaks []string `json:"breaks"`
 	// AffectedAgreements are the open access agreements on the port and
@@ -315,7 +319,7 @@ func (s *Service) portImpact(ctx context.Context, pl portPlan, old events.Output
 	case err != nil:
 		return im, unavailable(err, "schema registry: check compatibility with %s", pl.subject)
 	}
-	im.RegistryMessages = check.Messages
+	im.RegistryCompatible, im.RegistryMessages = &check.Is, check.Messages
 	compatible := check.Is
 	for _, dir := range requiredDirections(level) {
 		compatible = compatible && !diff.broken[dir]
