@@ -33,6 +33,7 @@ func run(args []string) int {
 	fs.BoolVar(&opts.Rebuild, "rebuild", opts.Rebuild, "delete the view and replay the mesh topics from the start")
 	fs.IntVar(&opts.MaxBatch, "max-batch", opts.MaxBatch, "most records folded in one transaction")
 	fs.DurationVar(&opts.DiscoverInterval, "discover-interval", opts.DiscoverInterval, "how often to look for new partitions of the mesh topics")
+	fs.StringVar(&opts.Registrar, "registrar", opts.Registrar, "registrar URL the marketplace's access request form files requests with (empty: no form)")
 	fs.DurationVar(&opts.MaxWait, "max-wait", opts.MaxWait, "longest timeout a status request may wait for")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log JSON lines")

@@ -136,7 +136,7 @@ func Run(ctx context.Context, o Options, log *zap.Logger, progress io.Writer, re
 	if err != nil {
 		return err
 	}
-	ix, err := indexer.New(indexer.Options{Kafka: kcfg, DB: filepath.Join(o.DataDir, indexerDB), Listen: o.IndexerAddr}, log.Named("indexer"))
+	ix, err := indexer.New(indexer.Options{Kafka: kcfg, DB: filepath.Join(o.DataDir, indexerDB), Listen: o.IndexerAddr, Registrar: reggy.URL()}, log.Named("indexer"))
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func (ix *Indexer) routes() {
 	})
 	handle("GET /{$}", "web_search", ix.web.search)
 	handle("GET /products/{id}", "web_product", ix.web.product)
+	handle("POST /products/{id}/access", "web_access_request", ix.web.requestAccess)
 	handle("GET /domains", "web_domains", ix.web.domains)
 	mux.Handle("GET /static/", ix.web.static())
 }

@@ -28,11 +28,16 @@ func kafkaConfig(env *testkit.Env) kafka.Config {
 	return kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix}
 }
 
-// start runs an indexer on env with a view at db until the test ends (or
-// stop is called); stop waits for Run to return and fails on its error.
-func start(t *testing.T, env *testkit.Env, db string, rebuild bool) (*indexer.Indexer, func()) {
+// start runs an indexer on env with a view at db (and its options edited
+// by edits) until the test ends (or stop is called); stop waits for Run to
+// return and fails on its error.
+func start(t *testing.T, env *testkit.Env, db string, rebuild bool, edits ...func(*indexer.Options)) (*indexer.Indexer, func()) {
 	t.Helper()
-	ix, err := indexer.New(indexer.Options{Kafka: kafkaConfig(env), DB: db, Rebuild: rebuild, Listen: "127.0.0.1:0", MaxBatch: 100}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	opts := indexer.Options{Kafka: kafkaConfig(env), DB: db, Rebuild: rebuild, Listen: "127.0.0.1:0", MaxBatch: 100}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	ix, err := indexer.New(opts, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package indexer
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
@@ -49,6 +50,11 @@ type Options struct {
 	MaxWait time.Duration
 	// Store configures the view.
 	Store store.Options
+	// Registrar is the base URL of the registrar the marketplace files
+	// access requests with (the product page's form posts to the indexer,
+	// which forwards the request with the user's token); empty: the page
+	// has no form and says how to ask with meshctl.
+	Registrar string
 }
 
 // DefaultOptions returns Options with every default set, for a
@@ -101,6 +107,12 @@ func (o Options) Validate() error {
 		return fmt.Errorf("discover-interval: %s is below 1s", o.DiscoverInterval)
 	case o.MaxWait < time.Second:
 		return fmt.Errorf("max-wait: %s is below 1s", o.MaxWait)
+	}
+	if o.Registrar != "" {
+		u, err := url.Parse(o.Registrar)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("registrar: %q is not an http or https URL", o.Registrar)
+		}
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"no batch", func(o *indexer.Options) { o.MaxBatch = 0 }, "max-batch: 0 is below 1"},
 		{"fast discovery", func(o *indexer.Options) { o.DiscoverInterval = 500 * time.Millisecond }, "discover-interval: 500ms is below 1s"},
 		{"short wait", func(o *indexer.Options) { o.MaxWait = -time.Second }, "max-wait: -1s is below 1s"},
+		{"registrar", func(o *indexer.Options) { o.Registrar = "https://registrar.example:8090/" }, valid},
+		{"registrar without scheme", func(o *indexer.Options) { o.Registrar = "localhost:8090" }, `registrar: "localhost:8090" is not an http or https URL`},
+		{"registrar without host", func(o *indexer.Options) { o.Registrar = "http://" }, `registrar: "http://" is not an http or https URL`},
 		{"the smallest", func(o *indexer.Options) { o.MaxBatch, o.DiscoverInterval, o.MaxWait = 1, time.Second, time.Second }, valid},
 	} {
 		t.Run(c.name, func(t *testing.T) {

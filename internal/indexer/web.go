@@ -2,6 +2,7 @@ package indexer
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -58,6 +59,7 @@ var funcs = template.FuncMap{
 	"num":   num,
 	"deref": func(s *string) string { return derefStr(s) },
 	"add":   func(a, b int) int { return a + b },
+	"list":  func(s ...string) []string { return s },
 }
 
 // humanDuration writes an SLA duration as people write it: "24h", "15m",
@@ -314,20 +316,29 @@ type productView struct {
 	SLAFreshness  string
 	SLAAvail      string
 	CriticalCount int
+	AccessPanel   accessPanel
 }
 
 func (w *web) product(rw http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	p, err := w.ix.store.Product(r.Context(), id)
+	v, err := w.productView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		w.fail(rw, err)
 		return
 	}
+	v.AccessPanel = w.newAccessPanel(v.Product, r.URL.Query().Get("requested"))
+	w.render(rw, http.StatusOK, "product", page{Title: v.Name, Nav: "products", Data: v})
+}
+
+// productView reads what the product page shows of product id.
+func (w *web) productView(ctx context.Context, id string) (productView, error) {
+	p, err := w.ix.store.Product(ctx, id)
+	if err != nil {
+		return productView{}, err
+	}
 	// The page shows two hops of lineage; the API's product has one.
-	g, err := w.ix.store.Lineage(r.Context(), id, store.DirectionBoth, 2)
+	g, err := w.ix.store.Lineage(ctx, id, store.DirectionBoth, 2)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		w.fail(rw, err)
-		return
+		return productView{}, err
 	}
 	if g == nil {
 		g = p.Lineage
@@ -345,7 +356,7 @@ func (w *web) product(rw http.ResponseWriter, r *http.Request) {
 			v.CriticalCount++
 		}
 	}
-	w.render(rw, http.StatusOK, "product", page{Title: p.Name, Nav: "products", Data: v})
+	return v, nil
 }
 
 func (w *web) domains(rw http.ResponseWriter, r *http.Request) {

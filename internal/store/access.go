@@ -63,6 +63,25 @@ type Access struct {
 	Ports     []PortAccess `json:"ports"`
 }
 
+// Agreements returns each agreement of a once (an agreement on several
+// ports is listed under each): consumers and pending requests, in port
+// order.
+func (a *Access) Agreements() []Agreement {
+	var out []Agreement
+	seen := map[string]bool{}
+	for _, p := range a.Ports {
+		for _, list := range [][]Agreement{p.Consumers, p.Pending} {
+			for _, ag := range list {
+				if !seen[ag.AgreementID] {
+					seen[ag.AgreementID] = true
+					out = append(out, ag)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // access folds an access event: recorded once by id, and the agreement
 // replaced by the event's statement of it.
 func (f *folder) access(ctx context.Context, e *events.AccessEvent) (bool, error) {
