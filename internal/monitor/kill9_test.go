@@ -1,0 +1,215 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/meshbone/meshbone/internal/testkit"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+// TestExactlyOnceKill9 is the process-level exactly-once test: it builds
+// cmd/monitor, writes a long stream (nulls, rule failures, duplicates,
+// undecodable records and a gap of three windows) to three port topics,
+// runs the monitor as a process and kills it with SIGKILL at random points
+// while it measures (three times), restarts it each time, and checks that
+// a read_committed reader sees every expected window exactly once, none
+// missing.
+func TestExactlyOnceKill9(t *testing.T) {
+	w := newWorld(t)
+	if !w.env.Real() {
+		t.Skipf("needs a real Kafka broker: set %s (e.g. %s=127.0.0.1:19092 after scripts/kafka.sh start); kfake runs TestExactlyOnceAcrossCrashes instead", testkit.EnvKafka, testkit.EnvKafka)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "monitor")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/monitor").CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/monitor: %v\n%s", err, out)
+	}
+	t0 := origin().Add(-2 * time.Hour)
+	long := longStream(1500)
+	var want []*events.QualityEvent
+	for i := range products {
+		p := w.addProduct(fmt.Sprintf("k%d", i))
+		w.write(p, t0, long)
+		want = append(want, expectedFrom(p, t0, long)...)
+	}
+	total := int64(products * len(long))
+	logPath := filepath.Join(dir, "monitor.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	defer func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				if len(b) > 4000 {
+					b = b[len(b)-4000:]
+				}
+				t.Logf("monitor log:\n%s", b)
+			}
+		}
+	}()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin,
+			"--kafka-brokers", w.env.Brokers[0], "--registry-url", w.env.Registry, "--topic-prefix", w.env.Prefix,
+			"--group", w.group, "--instance-id", w.group+"-0", "--listen", "127.0.0.1:0",
+			"--allowed-lateness", "0s", "--idle-probe", "100ms", "--max-batch", "40", "--log-level", "warn")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		})
+		return cmd
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	for i, p := range []float64{0.05 + 0.2*rng.Float64(), 0.3 + 0.2*rng.Float64(), 0.55 + 0.2*rng.Float64()} {
+		cmd := start()
+		threshold := int64(p * float64(total))
+		w.env.Eventually(func() bool { return w.committed() >= threshold }, fmt.Sprintf("run %d measuring past %d of %d records", i, threshold, total))
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		t.Logf("run %d killed with %d of %d records committed (threshold %d)", i, w.committed(), total, threshold)
+	}
+	cmd := start()
+	w.env.Eventually(func() bool { return len(w.observed(len(want), 300*time.Millisecond)) >= len(want) }, fmt.Sprintf("%d windows published", len(want)))
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("monitor stopped with %v after SIGTERM", err)
+	}
+	w.check(want)
+}
+
+// committed returns how many port records the monitor's group committed.
+func (w *world) committed() int64 {
+	offs, err := kadm.NewClient(w.env.Client()).FetchOffsets(context.Background(), w.group)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.At > 0 {
+			n += o.At
+		}
+	})
+	return n
+}
+
+// longStream is n records two seconds of event time apart over three
+// partitions (so each partition's event times are in order): every 7th
+// email null, every 11th amount negative, every 13th id the previous
+// one's, every 50th record undecodable, and none in minutes [20, 23).
+func longStream(n int) []rec {
+	e := str("x@example.com")
+	var out []rec
+	for i := range n {
+		at := time.Duration(i) * 2 * time.Second
+		if at >= 20*time.Minute && at < 23*time.Minute {
+			continue
+		}
+		r := rec{part: int32(i % portPartitions), at: at, id: fmt.Sprintf("o%d", i), email: e, amount: float64(i)}
+		switch {
+		case i%50 == 49:
+			r.bad = true
+		case i%13 == 12:
+			r.id = fmt.Sprintf("o%d", i-1)
+		}
+		if i%7 == 6 {
+			r.email = nil
+		}
+		if i%11 == 10 {
+			r.amount = -1
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// expectedFrom computes, record by record, the events a stream must give:
+// every window from the first record's to the last one that ends by the
+// newest event time (the watermark once every partition is read), with the
+// test objectives' definitions.
+func expectedFrom(p testPort, t0 time.Time, stream []rec) []*events.QualityEvent {
+	type agg struct {
+		volume, nonNull, valid, values int64
+		distinct                       map[string]bool
+		newest                         time.Duration
+	}
+	wins := map[int64]*agg{}
+	first, newest := int64(-1), time.Duration(0)
+	for _, r := range stream {
+		wi := int64(r.at / time.Minute)
+		if first < 0 || wi < first {
+			first = wi
+		}
+		newest = max(newest, r.at)
+		a := wins[wi]
+		if a == nil {
+			a = &agg{distinct: map[string]bool{}}
+			wins[wi] = a
+		}
+		a.volume++
+		a.newest = max(a.newest, r.at)
+		if r.bad {
+			continue
+		}
+		if r.email != nil {
+			a.nonNull++
+		}
+		if r.amount >= 0 {
+			a.valid++
+		}
+		a.values++
+		a.distinct[r.id] = true
+	}
+	var out []*events.QualityEvent
+	origin := events.OriginObserved
+	ratio := func(n, d int64) float64 {
+		if d == 0 {
+			return 1
+		}
+		return float64(n) / float64(d)
+	}
+	for wi := first; time.Duration(wi+1)*time.Minute <= newest; wi++ {
+		st := t0.Add(time.Duration(wi) * time.Minute).UTC()
+		end := st.Add(time.Minute)
+		a := wins[wi]
+		if a == nil {
+			a = &agg{distinct: map[string]bool{}}
+		}
+		c, v, u := ratio(a.nonNull, a.volume), ratio(a.valid, a.volume), ratio(int64(len(a.distinct)), a.values)
+		port := p.port
+		ev := &events.QualityEvent{
+			EventID: EventID(p.product, p.port, time.Minute, st), ProductID: p.product, ProductVersion: "1.0.0",
+			RunID: RunID(p.port, st, end), Origin: &origin, Port: &port, WindowStart: &st, WindowEnd: &end,
+			Checks: []events.QualityCheck{
+				{Name: "completeness:email", Dimension: events.DimensionCompleteness, Column: str("email"), Observed: c, Operator: ">=", Threshold: 0.9, Passed: c >= 0.9},
+				{Name: "validity:amount >= 0.0", Dimension: events.DimensionValidity, Observed: v, Operator: ">=", Threshold: 0.95, Passed: v >= 0.95},
+				{Name: "uniqueness:order_id", Dimension: events.DimensionUniqueness, Column: str("order_id"), Observed: u, Operator: ">=", Threshold: 1, Passed: u >= 1},
+				{Name: "volume", Dimension: events.DimensionVolume, Observed: float64(a.volume), Operator: ">=", Threshold: 3, Passed: float64(a.volume) >= 3},
+			},
+		}
+		if a.volume > 0 {
+			at := t0.Add(a.newest).UTC()
+			ev.DataWatermark = &at
+		}
+		out = append(out, ev)
+	}
+	return out
+}
