@@ -61,15 +61,16 @@ func polishProducts() []events.Event {
 	loyalty.Security.PIIFields, loyalty.Security.PIIMasked = []string{"email"}, false
 
 	at := storetest.T0.Add(24 * time.Hour)
-	return []events.Event{
+	return append([]events.Event{
 		storetest.Lifecycle("lc-returns", events.LifecycleRegistered, returns, at),
 		storetest.Lifecycle("lc-loyalty", events.LifecycleRegistered, loyalty, at.Add(time.Minute)),
-	}
+	}, storetest.ObservedOrders()...) // the monitor's windows of customer-orders (TestQualityChartInBrowser)
 }
 
-// startMesh runs an indexer on a fresh Env and folds the example mesh and
-// the polish products into it.
-func startMesh(t *testing.T) string {
+// startMesh runs an indexer on a fresh Env (its options edited by edits,
+// which may start more on the Env) and folds the example mesh and the
+// polish products into it.
+func startMesh(t *testing.T, edits ...func(*testkit.Env, *indexer.Options)) string {
 	t.Helper()
 	env := testkit.New(t)
 	t.Logf("browser test on %s", env.Backend)
@@ -81,6 +82,9 @@ func startMesh(t *testing.T) string {
 	opts := indexer.DefaultOptions()
 	opts.Kafka = kafka.Config{Brokers: env.Brokers, RegistryURL: env.Registry, TopicPrefix: env.Prefix}
 	opts.DB, opts.Listen = filepath.Join(t.TempDir(), "view.db"), "127.0.0.1:0"
+	for _, edit := range edits {
+		edit(env, &opts)
+	}
 	ix, err := indexer.New(opts, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,15 +134,16 @@ func artifactDir(t *testing.T) string {
 	return dir
 }
 
-// setUp skips the test without a browser, or starts the mesh and a
-// browser tab: the indexer's URL, the tab and the page errors.
-func setUp(t *testing.T) (string, context.Context, func() []string) {
+// setUp skips the test without a browser, or starts the mesh (see
+// startMesh for edits) and a browser tab: the indexer's URL, the tab and
+// the page errors.
+func setUp(t *testing.T, edits ...func(*testkit.Env, *indexer.Options)) (string, context.Context, func() []string) {
 	t.Helper()
 	bin := os.Getenv(EnvChromium)
 	if bin == "" {
 		t.Skipf("browser test: set %s to a Chromium binary to run it (scripts/chromium.sh installs one; make test-ui sets it)", EnvChromium)
 	}
-	base := startMesh(t)
+	base := startMesh(t, edits...)
 	ctx, problems := browser(t, bin)
 	return base, ctx, problems
 }
@@ -285,8 +290,8 @@ func TestMarketplaceInBrowser(t *testing.T) {
 		t.Errorf("compliance badge %q (%v)", badge, err)
 	}
 	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#quality figure.chart circle.pt').length`))
-	if err != nil || charts != 12 {
-		t.Errorf("quality charts show %d points (%v), want 2 checks x 6 runs", charts, err)
+	if err != nil || charts != 20 {
+		t.Errorf("quality charts show %d points (%v), want 2 reported checks x 6 runs and 2 observed x 4 windows", charts, err)
 	}
 	// Nothing was loaded from anywhere but the indexer.
 	resources, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map(e => e.name)`))
