@@ -46,7 +46,8 @@ const longDocURL = "https://wiki.example.com/data-products/support/returns/" +
 	"ReturnsAndRefundsRunbookIncludingTheCarrierIntegrationsAndTheWarehouseReconciliationProcedures/" +
 	"AppendixWithEveryFieldExplainedAtLength.html"
 
-// polishProducts returns the registration of Returns and Loyalty.
+// polishProducts returns the registration of Returns and Loyalty, and the
+// monitor's observed windows of customer-orders.
 func polishProducts() []events.Event {
 	returns := storetest.Product("support", "returns", storetest.Desc("Returned orders and their refunds."))
 	doc := longDocURL
