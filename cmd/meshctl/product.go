@@ -23,13 +23,28 @@ func productCmd(g *globals) *cobra.Command {
 }
 
 func productApplyCmd(g *globals) *cobra.Command {
-	var file string
+	var (
+		file   string
+		dryRun bool
+	)
 	cmd := &cobra.Command{
-		Use:   "apply -f DESCRIPTOR",
+		Use:   "apply -f DESCRIPTOR [--dry-run]",
 		Short: "register a product, or publish a new version of it, from its descriptor file",
 		Long: "apply reads the descriptor (YAML or JSON; schema paths are relative to the file),\n" +
 			"checks it, and posts it to the registrar, which creates the port topics, registers\n" +
-			"the schemas and announces the product. An identical descriptor changes nothing.",
+			"the schemas and announces the product. An identical descriptor changes nothing.\n\n" +
+			"--dry-run changes nothing either: it reports, port by port, whether the new schema\n" +
+			"is compatible with the subject's latest version under the subject's compatibility\n" +
+			"level, which fields change and which compatibility directions they break, and for\n" +
+			"each affected port the open access agreements on it and the products downstream,\n" +
+			"directly and through lineage. Its exit status gates a pipeline:\n" +
+			"  0  nothing breaks (new, unchanged or compatible ports)\n" +
+			"  2  INCOMPATIBLE: a port's schema breaks its subject's level; apply would be refused\n" +
+			"  3  BREAKING: apply would succeed but consumers are affected (a field removed without\n" +
+			"     a default, a type narrowed, a new major version, a port dropped)\n" +
+			"  1  the dry run itself failed (a bad descriptor, another domain's product, ...)",
+		Example: "  meshctl product apply -f examples/sales/customer-orders.yaml --dry-run\n" +
+			"  meshctl product apply -f examples/sales/customer-orders.yaml --dry-run -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -41,6 +56,13 @@ func productApplyCmd(g *globals) *cobra.Command {
 			}
 			if err := d.Validate(); err != nil {
 				return err
+			}
+			if dryRun {
+				res, err := g.registrar().DryRun(cmd.Context(), d)
+				if err != nil {
+					return err
+				}
+				return g.printDryRun(res)
 			}
 			res, err := g.registrar().Apply(cmd.Context(), d)
 			if err != nil {
@@ -61,7 +83,115 @@ func productApplyCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "descriptor file (YAML or JSON)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "change nothing: report each port's compatibility, the fields that break and whom it affects (exit 2 incompatible, 3 breaking)")
 	return cmd
+}
+
+// Exit statuses of apply --dry-run.
+const (
+	exitIncompatible = 2
+	exitBreaking     = 3
+)
+
+// printDryRun prints a dry run's report (a summary, then the ports, the
+// field changes and what each affected port affects, each table only when
+// it has rows) and returns the exit status its verdict calls for.
+func (g *globals) printDryRun(res registrar.DryRunResult) error {
+	if g.Output == "json" {
+		if err := g.printJSON(res); err != nil {
+			return err
+		}
+	} else if err := g.dryRunTables(res); err != nil {
+		return err
+	}
+	switch res.Verdict {
+	case registrar.VerdictIncompatible:
+		return exitError(exitIncompatible)
+	case registrar.VerdictBreaking:
+		return exitError(exitBreaking)
+	}
+	return nil
+}
+
+func (g *globals) dryRunTables(res registrar.DryRunResult) error {
+	version := res.Version + " (new product)"
+	if !res.New {
+		version = res.Version + " (registered " + res.Registered + ")"
+	}
+	would := string(res.Type)
+	if res.Unchanged {
+		would = "nothing (the descriptor is the registered one)"
+	}
+	summary := [][]string{{"product", res.ID}, {"version", version}, {"apply would publish", would}, {"verdict", res.Verdict}}
+	depth := map[string]registrar.Downstream{}
+	for _, d := range res.Downstream {
+		depth[d.ID] = d
+	}
+	var ports, changes, affects [][]string
+	for _, p := range res.Ports {
+		level, compatible, against := orDash(p.Level), "-", "-"
+		if p.Compatible != nil {
+			compatible = map[bool]string{true: "yes", false: "no"}[*p.Compatible]
+		}
+		if a := p.Against; a != nil {
+			against = fmt.Sprintf("schema id %d", a.SchemaID)
+			if a.Version > 0 {
+				against = fmt.Sprintf("v%d (schema id %d)", a.Version, a.SchemaID)
+			}
+			if a.Subject != p.Subject {
+				against = a.Subject + " " + against
+			}
+		}
+		ports = append(ports, []string{p.Name, string(p.Status), level, compatible, p.Topic, against})
+		for _, c := range p.Changes {
+			breaks := "-"
+			if len(c.Breaks) > 0 {
+				breaks = strings.Join(c.Breaks, ",")
+			}
+			changes = append(changes, []string{p.Name, orDash(c.Field), c.Change, orDash(c.From), orDash(c.To), breaks, c.Reason})
+		}
+		for _, m := range p.RegistryMessages {
+			changes = append(changes, []string{p.Name, "-", "REGISTRY", "-", "-", "-", m})
+		}
+		for _, a := range p.AffectedAgreements {
+			affects = append(affects, []string{p.Name, "agreement", a.ID, consumerLabel(a.Consumer) + " " + a.Principal + " " + string(a.Status)})
+		}
+		for _, id := range p.AffectedProducts {
+			how := "reads " + res.ID
+			if d := depth[id]; d.Depth > 1 {
+				how = fmt.Sprintf("reads %s (depth %d)", d.Via, d.Depth)
+			}
+			affects = append(affects, []string{p.Name, "product", id, how})
+		}
+	}
+	if err := g.table(nil, summary); err != nil {
+		return err
+	}
+	sections := []struct {
+		header []string
+		rows   [][]string
+	}{
+		{[]string{"PORT", "STATUS", "LEVEL", "COMPATIBLE", "TOPIC", "AGAINST"}, ports},
+		{[]string{"PORT", "FIELD", "CHANGE", "FROM", "TO", "BREAKS", "WHY"}, changes},
+		{[]string{"PORT", "AFFECTS", "ID", "HOW"}, affects},
+	}
+	for _, s := range sections {
+		if len(s.rows) == 0 {
+			continue
+		}
+		fmt.Fprintln(g.out)
+		if err := g.table(s.header, s.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func productGetCmd(g *globals) *cobra.Command {
