@@ -26,8 +26,8 @@ type DeprecateRequest struct {
 type RetireRequest struct {
 	Reason string `json:"reason,omitempty"`
 	// Force retires the product although active products still list it in
-	// their inputs; governance role only. The query parameter force=true
-	// does the same.
+	// their inputs or access agreements are in force on it; governance
+	// role only. The query parameter force=true does the same.
 	Force bool `json:"force,omitempty"`
 }
 
@@ -40,6 +40,9 @@ type ActionResult struct {
 	// OrphanedReaders lists the active products that still read a product
 	// retired with force.
 	OrphanedReaders []string `json:"orphaned_readers,omitempty"`
+	// ActiveAgreements lists the agreements still in force on a product
+	// retired with force: "<agreement id> (<consumer>, <principal>)".
+	ActiveAgreements []string `json:"active_agreements,omitempty"`
 }
 
 var productID = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?\.[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -160,6 +163,13 @@ func (s *Service) retire(ctx context.Context, p principal, id string, req Retire
 	if len(readers) > 0 && !req.Force {
 		return res, newError(ErrConflict, "id", "product %s is still an input of %s; those must drop it first (or the governance role retires it with force=true)", id, strings.Join(readers, ", "))
 	}
+	if err := s.waitEnd(ctx, s.topics.Access); err != nil { // agreements the previous writer published
+		return res, unavailable(err, "read the access topic to its end")
+	}
+	agreements := s.activeAgreements(id)
+	if len(agreements) > 0 && !req.Force {
+		return res, newError(ErrConflict, "id", "product %s has access agreements in force: %s; revoke them first (or the governance role retires it with force=true)", id, strings.Join(agreements, ", "))
+	}
 	ev := &events.ProductLifecycleEvent{
 		EventID: newID(), Type: events.LifecycleRetired, OccurredAt: now(), Actor: p.Name, Product: cur.Product,
 	}
@@ -174,10 +184,11 @@ func (s *Service) retire(ctx context.Context, p principal, id string, req Retire
 	if err := s.publish(ctx, t, ev, false); err != nil {
 		return res, err
 	}
-	s.log.Info("product retired", zap.String("id", id), zap.String("actor", p.Name), zap.Bool("force", req.Force), zap.Strings("readers", readers))
+	s.log.Info("product retired", zap.String("id", id), zap.String("actor", p.Name), zap.Bool("force", req.Force), zap.Strings("readers", readers),
+		zap.Strings("agreements", agreements))
 	res.Version, res.EventID = cur.Product.Version, ev.EventID
 	if req.Force {
-		res.OrphanedReaders = readers
+		res.OrphanedReaders, res.ActiveAgreements = readers, agreements
 	}
 	return res, nil
 }

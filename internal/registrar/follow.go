@@ -13,7 +13,7 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// follow reads the lifecycle, lease and access topics from the start
+// follow reads the lifecycle, lease, access and notice topics from the start
 // (read_committed, no consumer group: every instance reads them all), marks
 // the view caught up once it has read up to the last stable offsets listed
 // when it began, and goes on applying new records until ctx is done. Until
@@ -22,7 +22,7 @@ import (
 // a new writer can wait until its view holds everything committed.
 func (s *Service) follow(ctx context.Context) error {
 	cl, err := kgo.NewClient(append(slices.Clone(s.kopts),
-		kgo.ConsumeTopics(s.topics.Lifecycle, s.leaseTopic, s.topics.Access),
+		kgo.ConsumeTopics(s.topics.Lifecycle, s.leaseTopic, s.topics.Access, s.topics.Notices),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Transaction markers come through too, so that the offsets read
@@ -38,6 +38,10 @@ func (s *Service) follow(ctx context.Context) error {
 	expiring := make(chan struct{})
 	go func() { defer close(expiring); s.expireLoop(ctx) }()
 	defer func() { <-expiring }()
+	// The writer sends SUNSET_SOON notices (notice_sunset.go).
+	sunsets := make(chan struct{})
+	go func() { defer close(sunsets); s.sunsetLoop(ctx) }()
+	defer func() { <-sunsets }()
 
 	start := time.Now()
 	var applied atomic.Int64
@@ -45,7 +49,7 @@ func (s *Service) follow(ctx context.Context) error {
 	defer func() { <-waited }()
 	go func() {
 		defer close(waited)
-		if err := s.waitEnd(ctx, s.topics.Lifecycle, s.leaseTopic, s.topics.Access); err != nil {
+		if err := s.waitEnd(ctx, s.topics.Lifecycle, s.leaseTopic, s.topics.Access, s.topics.Notices); err != nil {
 			return // ctx is done
 		}
 		s.caughtUp.Store(true)
@@ -67,6 +71,8 @@ func (s *Service) follow(ctx context.Context) error {
 				s.applyLease(r)
 			case r.Topic == s.topics.Access:
 				s.applyAccessRecord(ctx, r)
+			case r.Topic == s.topics.Notices:
+				s.applyNoticeRecord(ctx, r)
 			default:
 				s.applyRecord(ctx, r)
 				applied.Add(1)

@@ -50,6 +50,9 @@ type Options struct {
 	// (on: [access]) decide which access requests are approved by rule;
 	// none: the built-in copy of policies/global/access-approval.yaml.
 	AccessPolicies policy.Dirs
+	// Now, when set, is the clock the writer's sunset timer goes by
+	// (notice_sunset.go); nil is the wall clock. For tests.
+	Now func() time.Time
 }
 
 // DefaultOptions returns Options with every default set, for a single-broker

@@ -505,8 +505,9 @@ func (s *Service) rollback(id string, u *undo) {
 }
 
 // publish sends a lifecycle event in a transaction of the writer's term t
-// (with the done record of the product's intent when closeIntent) and, once
-// committed, folds it into the view, so the caller reads its own write.
+// (with the done record of the product's intent when closeIntent, and the
+// notices the event causes, notice.go) and, once committed, folds it into
+// the view, so the caller reads its own write.
 func (s *Service) publish(ctx context.Context, t *term, ev *events.ProductLifecycleEvent, closeIntent bool) error {
 	rec, err := s.codec.Encode(ctx, ev, events.DomainSource(ev.Product.Domain))
 	if err != nil {
@@ -519,10 +520,16 @@ func (s *Service) publish(ctx context.Context, t *term, ev *events.ProductLifecy
 	if closeIntent {
 		recs = append(recs, s.doneRecord(ev.Product.ID))
 	}
+	notices, ids, err := s.lifecycleNoticeRecords(ctx, ev)
+	if err != nil {
+		return err
+	}
+	recs = append(recs, notices...)
 	if err := t.events.transact(ctx, recs...); err != nil {
 		return s.lost(t, err, fmt.Sprintf("publish the %s event of %s", ev.Type, ev.Product.ID))
 	}
 	s.view.apply(ev, rec.Partition, rec.Offset)
+	s.notices.add(ids...)
 	return nil
 }
 

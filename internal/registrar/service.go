@@ -55,6 +55,7 @@ type Service struct {
 	metrics *metrics
 	view    *view
 	access  *accessView // access agreements and policies (access.go)
+	notices noticeLog   // ids of the notices sent (notice.go)
 
 	locks     [lockStripes]sync.Mutex
 	lineageMu sync.RWMutex // writers R-lock; retire W-locks to see a stable lineage
