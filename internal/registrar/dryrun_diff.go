@@ -22,6 +22,8 @@ const (
 	ChangeAdded   = "ADDED"
 	ChangeRemoved = "REMOVED"
 	ChangeType    = "TYPE_CHANGED"
+	// ChangeRenamed: a new field names the current one among its aliases.
+	ChangeRenamed = "RENAMED"
 	// ChangeSchema: the schemas differ in a way no field names (a record
 	// renamed, a schema that is not a record).
 	ChangeSchema = "SCHEMA_CHANGED"
@@ -85,6 +87,25 @@ func (d *schemaDiff) compare(path string, cur, next avro.Schema, compat *avro.Sc
 		d.compareRecords(path, cr, nr, compat)
 		return
 	}
+	// Into arrays, maps and nullable unions, so that a change inside
+	// names its field: lines[].sku, totals{}.amount.
+	switch c := cur.(type) {
+	case *avro.ArraySchema:
+		if n, ok := next.(*avro.ArraySchema); ok {
+			d.compare(path+"[]", c.Items(), n.Items(), compat)
+			return
+		}
+	case *avro.MapSchema:
+		if n, ok := next.(*avro.MapSchema); ok {
+			d.compare(path+"{}", c.Values(), n.Values(), compat)
+			return
+		}
+	case *avro.UnionSchema:
+		if n, ok := next.(*avro.UnionSchema); ok && c.Nullable() && n.Nullable() && len(c.Types()) == 2 && len(n.Types()) == 2 {
+			d.compare(path, nonNull(c), nonNull(n), compat)
+			return
+		}
+	}
 	if cur.String() == next.String() {
 		return
 	}
@@ -130,6 +151,16 @@ func (d *schemaDiff) compareRecords(path string, cur, next *avro.RecordSchema, c
 			continue
 		}
 		matched[nf.Name()] = true
+		if nf.Name() != f.Name() {
+			c := FieldChange{Field: prefix + f.Name(), Change: ChangeRenamed, To: nf.Name(), Default: f.HasDefault(), Breaks: []string{}}
+			if f.HasDefault() {
+				c.Reason = "renamed to " + nf.Name() + " (an alias keeps the new schema reading old data); readers of the current schema fill in the old field's default"
+			} else {
+				c.Breaks = append(c.Breaks, DirectionForward)
+				c.Reason = "renamed to " + nf.Name() + " (an alias keeps the new schema reading old data); readers of the current schema find no " + f.Name() + " in new records"
+			}
+			d.changes = append(d.changes, c)
+		}
 		d.compare(prefix+nf.Name(), f.Type(), nf.Type(), compat)
 	}
 	for _, nf := range next.Fields() {
@@ -160,6 +191,16 @@ func fieldOf(r *avro.RecordSchema, name string) *avro.Field {
 		}
 	}
 	return nil
+}
+
+// nonNull returns the other member of a nullable union of two.
+func nonNull(u *avro.UnionSchema) avro.Schema {
+	for _, m := range u.Types() {
+		if m.Type() != avro.Null {
+			return m
+		}
+	}
+	return u
 }
 
 func deref(s avro.Schema) avro.Schema {
