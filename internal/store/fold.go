@@ -252,6 +252,8 @@ func (f *folder) apply(ctx context.Context, ev events.Event) (bool, error) {
 		return f.audit(ctx, e)
 	case *events.AccessEvent:
 		return f.access(ctx, e)
+	case *events.Notice:
+		return f.notice(ctx, e)
 	}
 	return false, fmt.Errorf("unknown event type %T", ev)
 }

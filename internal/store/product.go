@@ -51,6 +51,11 @@ type Product struct {
 	Audit              []Audit     `json:"audit"`
 	// Access is who reads the product's ports, and who asks to.
 	Access Access `json:"access"`
+	// Notices are the newest notices about the product, sent to its
+	// consumers and downstream products; NoticesReceived the newest sent
+	// to it as a downstream product.
+	Notices         []events.Notice `json:"notices"`
+	NoticesReceived []events.Notice `json:"notices_received"`
 }
 
 // Version is one lifecycle event of a product: its version history.
@@ -240,7 +245,7 @@ func (s *Store) product(ctx context.Context, tx *sql.Tx, id string) (*Product, e
 	p.UpdatedAt, p.RegisteredAt = tm(updated), tm(reg)
 	p.Reason, p.Successor, p.SunsetAt = sPtr(reason), sPtr(successor), tmPtr(sunset)
 
-	for _, load := range []func(context.Context, *sql.Tx, *Product) error{s.versions, s.ports, s.quality, s.complianceOf, s.violations, s.audit, s.productAccess} {
+	for _, load := range []func(context.Context, *sql.Tx, *Product) error{s.versions, s.ports, s.quality, s.complianceOf, s.violations, s.audit, s.productAccess, s.productNotices} {
 		if err := load(ctx, tx, p); err != nil {
 			return nil, err
 		}

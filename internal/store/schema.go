@@ -156,6 +156,19 @@ var ddl = []string{
 		updated_at   INTEGER NOT NULL
 	)`,
 	`CREATE INDEX agreements_product ON agreements(product_id, status)`,
+	// notices: every notice, by its deterministic id (a notice sent again
+	// is the same row), with the recipient's ids to filter by.
+	`CREATE TABLE notices (
+		notice_id    TEXT PRIMARY KEY,
+		product_id   TEXT NOT NULL,
+		issued_at    INTEGER NOT NULL,
+		recipient_id TEXT NOT NULL,
+		consumer_id  TEXT,
+		principal    TEXT,
+		notice       TEXT NOT NULL             -- JSON of events.Notice
+	)`,
+	`CREATE INDEX notices_product ON notices(product_id, issued_at)`,
+	`CREATE INDEX notices_consumer ON notices(consumer_id, issued_at)`,
 	// offsets: the last offset folded per topic-partition.
 	`CREATE TABLE offsets (
 		topic     TEXT NOT NULL,
@@ -199,5 +212,6 @@ var tables = []struct {
 	{"audit", "event_id, actor, domain, action, target, outcome, at, details", "event_id"},
 	{"access_events", "event_id, agreement_id, product_id, type, actor, occurred_at, reason", "event_id"},
 	{"agreements", "agreement_id, product_id, status, agreement, reason, updated_at", "agreement_id"},
+	{"notices", "notice_id, product_id, issued_at, recipient_id, consumer_id, principal, notice", "notice_id"},
 	{"offsets", "topic, partition, offset", "topic, partition"},
 }

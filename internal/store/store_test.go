@@ -430,7 +430,7 @@ func TestLineageDepthAndCycles(t *testing.T) {
 func TestFoldIsDeterministic(t *testing.T) {
 	ctx := context.Background()
 	id := int32(ordersSchemaID)
-	evs := append(storetest.Mesh(&id), storetest.AccessMesh()...)
+	evs := append(append(storetest.Mesh(&id), storetest.AccessMesh()...), storetest.NoticeMesh()...)
 	// More audit events than kept, so pruning takes part.
 	for i := range 30 {
 		evs = append(evs, storetest.Audit(fmt.Sprintf("a-extra-%02d", i), "ci", "product.update", storetest.Orders, storetest.T0.Add(-time.Duration(i)*time.Second)))
