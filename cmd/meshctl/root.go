@@ -60,7 +60,7 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 
 	root.AddCommand(
 		productCmd(g), accessCmd(g), aclCmd(g),
-		violationsCmd(g), complianceCmd(g), policyCmd(g),
+		violationsCmd(g), noticesCmd(g), complianceCmd(g), policyCmd(g),
 		searchCmd(g), showCmd(g), qualityCmd(g), lineageCmd(g), consumersCmd(g), subscribeCmd(g),
 		devCmd(g), probeCmd(g),
 	)

@@ -1,0 +1,184 @@
+package main
+
+// meshctl notices: the notices the registrar sent to consumers and
+// downstream products, read from Kafka (read_committed), to the end of the
+// topic or followed.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
+	"github.com/meshbone/meshbone/pkg/events"
+)
+
+var noticeHeader = []string{"TIME", "PRODUCT", "TYPE", "RECIPIENT", "CHANNEL", "MESSAGE"}
+
+// noticeWidths are the column widths of notices printed as they arrive.
+var noticeWidths = []int{20, 24, 13, 36, 24}
+
+// recipientLabel names a notice's recipient as meshctl access list names
+// consumers (application:campaign-dashboard), or downstream:<product id>.
+func recipientLabel(r events.NoticeRecipient) string {
+	if r.Type == events.RecipientDownstream {
+		return "downstream:" + r.ID
+	}
+	c := events.AccessConsumer{ID: r.ID}
+	if r.ConsumerType != nil {
+		c.Type = *r.ConsumerType
+	}
+	if r.ConsumerID != nil {
+		c.ID = *r.ConsumerID
+	}
+	return consumerLabel(c)
+}
+
+func noticeRow(n *events.Notice) []string {
+	channel := "-"
+	if n.Recipient.Channel != nil {
+		channel = *n.Recipient.Channel
+	}
+	return []string{n.IssuedAt.UTC().Format(time.RFC3339), n.ProductID, string(n.Type), recipientLabel(n.Recipient), channel, strings.Join(strings.Fields(n.Message), " ")}
+}
+
+// noticeFilter selects notices by --consumer and --product.
+type noticeFilter struct{ consumer, product string }
+
+// match: --product is the product's id; --consumer is the recipient's
+// label (application:campaign-dashboard, downstream:marketing.campaigns),
+// its consumer id (campaign-dashboard, marketing.campaigns) or its
+// agreement id.
+func (f noticeFilter) match(n *events.Notice) bool {
+	if f.product != "" && n.ProductID != f.product {
+		return false
+	}
+	if f.consumer == "" {
+		return true
+	}
+	r := n.Recipient
+	return f.consumer == r.ID || f.consumer == recipientLabel(r) || (r.ConsumerID != nil && f.consumer == *r.ConsumerID)
+}
+
+// padded pads each column but the last to its width (wider cells push the
+// rest right rather than being cut).
+func padded(widths []int, cols []string) string {
+	var b strings.Builder
+	for i, c := range cols {
+		b.WriteString(c)
+		if i < len(widths) && i < len(cols)-1 {
+			b.WriteString(strings.Repeat(" ", max(widths[i]-len(c), 0)+2))
+		}
+	}
+	return b.String()
+}
+
+func noticesCmd(g *globals) *cobra.Command {
+	var (
+		f      noticeFilter
+		follow bool
+	)
+	cmd := &cobra.Command{
+		Use:   "notices [--consumer X] [--product ID] [--follow]",
+		Short: "print the notices sent to consumers and downstream products",
+		Long: `Print the registrar's notices -- DEPRECATED, RETIRED, MAJOR_VERSION and
+SUNSET_SOON, each to one access agreement or one downstream product -- read
+from mesh.notices.v1 with read_committed isolation from the start. Without
+--follow it stops at the end of the topic; with --follow it prints new
+notices as they arrive until interrupted.
+
+--consumer takes the recipient as the RECIPIENT column shows it
+(application:campaign-dashboard, downstream:marketing.campaigns), its id
+alone (campaign-dashboard, marketing.campaigns) or an agreement id.`,
+		Example: `  meshctl notices --consumer application:campaign-dashboard
+  meshctl notices --product sales.customer-orders --follow -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			kopts, codec, err := g.kafkaCodec()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			topic := codec.Topics().Notices
+			decode := func(r *kgo.Record) *events.Notice {
+				ev, err := codec.Decode(ctx, r)
+				if err != nil {
+					fmt.Fprintf(g.err, "meshctl: skipping %s/%d@%d: %v\n", r.Topic, r.Partition, r.Offset, err)
+					return nil
+				}
+				n, ok := ev.(*events.Notice)
+				if !ok || !f.match(n) {
+					return nil
+				}
+				return n
+			}
+			if !follow {
+				rctx, cancel := context.WithTimeout(ctx, govReadTimeout)
+				defer cancel()
+				ns := []*events.Notice{}
+				var rows [][]string
+				if err := topicread.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
+					if n := decode(r); n != nil {
+						ns = append(ns, n)
+						rows = append(rows, noticeRow(n))
+					}
+				}); err != nil {
+					return err
+				}
+				return g.print(ns, noticeHeader, rows)
+			}
+			return followNotices(ctx, g, kopts, topic, decode)
+		},
+	}
+	cmd.Flags().StringVar(&f.consumer, "consumer", "", "only notices to this recipient (TYPE:ID, ID or agreement id)")
+	cmd.Flags().StringVar(&f.product, "product", "", "only notices about this product")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new notices until interrupted")
+	return cmd
+}
+
+// followNotices prints the notices of topic from its start, one line (or
+// one JSON object) each as they arrive, until ctx is done.
+func followNotices(ctx context.Context, g *globals, kopts []kgo.Opt, topic string, decode func(*kgo.Record) *events.Notice) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	}, kopts...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if g.Output != "json" {
+		fmt.Fprintln(g.out, padded(noticeWidths, noticeHeader))
+	}
+	enc := json.NewEncoder(g.out)
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			fmt.Fprintf(g.err, "meshctl: fetch %s/%d: %v\n", t, p, err)
+		})
+		var werr error
+		fetches.EachRecord(func(r *kgo.Record) {
+			n := decode(r)
+			if n == nil || werr != nil {
+				return
+			}
+			if g.Output == "json" {
+				werr = enc.Encode(n)
+			} else {
+				_, werr = fmt.Fprintln(g.out, padded(noticeWidths, noticeRow(n)))
+			}
+		})
+		if werr != nil {
+			return werr
+		}
+	}
+}
