@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/meshbone/meshbone/internal/governor"
+	"github.com/meshbone/meshbone/internal/monitor"
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -27,9 +28,9 @@ const (
 // Services are every service, in the order Bindings lists them.
 var Services = []Service{Registrar, Governor, Indexer, Monitor}
 
-// Names the services use with Kafka that their packages do not export (the
-// real-broker test in internal/clustertest fails if one drifts: the service
-// is refused).
+// Names the registrar uses with Kafka that its package does not export (the
+// real-broker test in internal/clustertest fails if one drifts: the
+// registrar is refused).
 const (
 	// RegistrarLeaseGroup is the registrar's election group, after the
 	// topic prefix (internal/registrar/lease.go).
@@ -37,12 +38,6 @@ const (
 	// RegistrarWriterTxn is the transactional id of the registrar's writer,
 	// after the topic prefix; its intents use RegistrarWriterTxn+"-intents".
 	RegistrarWriterTxn = "meshbone-registrar-writer"
-	// DefaultMonitorGroup is the monitor's default consumer group; its
-	// transactional ids start with its group.
-	DefaultMonitorGroup = "meshbone-monitor"
-	// MonitorStateTopic is the monitor's private compacted topic, after the
-	// topic prefix.
-	MonitorStateTopic = "_meshbone.monitor.state.v1"
 )
 
 // Resource types of a binding, as Kafka names them.
@@ -88,7 +83,7 @@ type Options struct {
 	GovernorGroup     string
 	GovernorTxnPrefix string
 	// MonitorGroup and MonitorTxnPrefix are the monitor's (default
-	// DefaultMonitorGroup, and the group).
+	// monitor.DefaultGroup, and the group).
 	MonitorGroup     string
 	MonitorTxnPrefix string
 	// Services are the services to list; empty for all.
@@ -102,7 +97,7 @@ func DefaultPrincipal(s Service) string { return "User:meshbone-" + string(s) }
 // DefaultOptions returns Options for the services' default groups and
 // principals and no topic prefix.
 func DefaultOptions() Options {
-	return Options{GovernorGroup: governor.DefaultGroup, MonitorGroup: DefaultMonitorGroup}
+	return Options{GovernorGroup: governor.DefaultGroup, MonitorGroup: monitor.DefaultGroup}
 }
 
 func (o Options) withDefaults() Options {
@@ -113,7 +108,7 @@ func (o Options) withDefaults() Options {
 		o.GovernorTxnPrefix = o.GovernorGroup
 	}
 	if o.MonitorGroup == "" {
-		o.MonitorGroup = DefaultMonitorGroup
+		o.MonitorGroup = monitor.DefaultGroup
 	}
 	if o.MonitorTxnPrefix == "" {
 		o.MonitorTxnPrefix = o.MonitorGroup
@@ -268,8 +263,8 @@ const idempotentWhy = "its producer is idempotent (brokers before Kafka 3.0 need
 
 // registrarACLs: the registrar creates the mesh topics, its lease topic and
 // the port topics (a failed registration's are deleted again, a port's
-// retention follows its descriptor); it reads the lifecycle, lease and
-// access topics, writes them in its writer's transactions, writes audit
+// retention follows its descriptor); it reads the lifecycle, lease, access
+// and notice topics, writes them in its writer's transactions, writes audit
 // events; it joins the lease group; and it creates and deletes the ACLs of
 // access agreements.
 func registrarACLs(b *builder, o Options) {
@@ -279,6 +274,7 @@ func registrarACLs(b *builder, o Options) {
 	b.topic(t.Lifecycle, "reads the products' history, publishes lifecycle events (transactions)", kadm.OpRead, kadm.OpWrite)
 	b.topic(p+registrar.LeaseTopic, "its lease topic: the writer's election, intents and announcements", kadm.OpRead, kadm.OpWrite)
 	b.topic(t.Access, "reads and publishes access events", kadm.OpRead, kadm.OpWrite)
+	b.topic(t.Notices, "reads and publishes the notices to consumers and downstream products", kadm.OpRead, kadm.OpWrite)
 	b.topic(t.Audit, "publishes audit events", kadm.OpWrite)
 	b.add(ResourceGroup, kadm.ACLPatternLiteral, p+RegistrarLeaseGroup, "the lease group elects the single writer", kadm.OpRead)
 	b.add(ResourceTransactionalID, kadm.ACLPatternPrefixed, p+RegistrarWriterTxn, "the writer's transactional ids (events and -intents), shared by every instance", kadm.OpWrite)
@@ -323,7 +319,7 @@ func monitorACLs(b *builder, o Options) {
 	b.meshTopics(p, "reads every product's port topics and the lifecycle topic (port topics have no common name but the mesh's prefix)", kadm.OpRead)
 	b.topic(t.Quality, "publishes the quality it observes", kadm.OpWrite)
 	b.createsMeshTopics(t)
-	b.topic(p+MonitorStateTopic, "its state topic: created, read back at start, written in its transactions", kadm.OpRead, kadm.OpWrite, kadm.OpCreate)
+	b.topic(p+monitor.StateTopic, "its state topic: created, read back at start, written in its transactions", kadm.OpRead, kadm.OpWrite, kadm.OpCreate)
 	b.add(ResourceGroup, kadm.ACLPatternLiteral, o.MonitorGroup, "its consumer group (offsets committed in its transactions)", kadm.OpRead)
 	b.add(ResourceTransactionalID, kadm.ACLPatternPrefixed, o.MonitorTxnPrefix, "its transactional ids (they start with its group)", kadm.OpWrite)
 }

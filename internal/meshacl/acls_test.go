@@ -50,6 +50,7 @@ func TestBindings(t *testing.T) {
 		"registrar User:reg TOPIC LITERAL p.mesh.product.lifecycle.v1 READ,WRITE",
 		"registrar User:reg TOPIC LITERAL p." + registrar.LeaseTopic + " READ,WRITE",
 		"registrar User:reg TOPIC LITERAL p.mesh.access.v1 READ,WRITE",
+		"registrar User:reg TOPIC LITERAL p.mesh.notices.v1 READ,WRITE",
 		"registrar User:reg TOPIC LITERAL p.mesh.audit.v1 WRITE",
 		"registrar User:reg GROUP LITERAL p.meshbone-registrar-lease READ",
 		"registrar User:reg TRANSACTIONAL_ID PREFIXED p.meshbone-registrar-writer WRITE",
