@@ -24,7 +24,9 @@
 # loopback, replication factor 3, min.insync.replicas=2, the offsets and
 # transaction topics replicated 3. Each node also has a SASL_PLAINTEXT
 # listener (SCRAM-SHA-512) under the StandardAuthorizer, with the super user
-# admin / admin-secret; PLAINTEXT clients are ANONYMOUS, also a super user.
+# admin / admin-secret, allow.everyone.if.no.acl.found=false (a SASL client
+# gets what its ACLs allow, nothing more); PLAINTEXT clients are ANONYMOUS,
+# also a super user.
 #   scripts/kafka.sh cluster start [N]        fresh cluster of N nodes [3]; prints the bootstrap addresses last
 #   scripts/kafka.sh cluster stop             stop every node (idempotent)
 #   scripts/kafka.sh cluster status           exit 0 iff every node runs and the metadata lists them all
@@ -231,8 +233,11 @@ sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 # PLAINTEXT and controller connections are ANONYMOUS: the tests and the
-# brokers themselves are trusted; SASL clients get what their ACLs allow.
+# brokers themselves are trusted; SASL clients get what their ACLs allow,
+# and nothing where no ACL matches (Kafka's default, stated: the ACL tests
+# rely on it).
 super.users=User:ANONYMOUS;User:$SCRAM_USER
+allow.everyone.if.no.acl.found=false
 log.dirs=$DIR/data
 num.partitions=3
 default.replication.factor=3

@@ -216,8 +216,9 @@ func TestRegistryStoppedAndStarted(t *testing.T) {
 
 // startRegistrar runs a registrar on the test's Env (its topics replicated
 // like the Env's) until the test ends, and waits until it is ready; a test
-// that fails shows the registrar's last log lines.
-func startRegistrar(t *testing.T, c *cluster) (*registrar.Service, *running) {
+// that fails shows the registrar's last log lines. Each of mods changes the
+// options first.
+func startRegistrar(t *testing.T, c *cluster, mods ...func(*registrar.Options)) (*registrar.Service, *running) {
 	t.Helper()
 	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
 	if err := registrar.WriteTokenFile(tokens, []registrar.Token{
@@ -230,6 +231,9 @@ func startRegistrar(t *testing.T, c *cluster) (*registrar.Service, *running) {
 	opts.Listen = "127.0.0.1:0"
 	opts.TokenFile = tokens
 	opts.Topics = c.env.Spec
+	for _, m := range mods {
+		m(&opts)
+	}
 	log, logs := newLogger()
 	svc, err := registrar.New(opts, log)
 	if err != nil {
