@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/internal/store"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // routes mounts the API and the web page on the ops server's mux.
@@ -26,6 +27,7 @@ func (ix *Indexer) routes() {
 	handle("GET /api/v1/products/{id}", "product", ix.apiProduct)
 	handle("GET /api/v1/products/{id}/consumers", "consumers", ix.apiConsumers)
 	handle("GET /api/v1/lineage/{id}", "lineage", ix.apiLineage)
+	handle("GET /api/v1/notices", "notices", ix.apiNotices)
 	handle("GET /api/v1/domains", "domains", ix.apiDomains)
 	handle("GET /api/v1/status", "status", ix.apiStatus)
 	handle("/api/", "unknown", func(w http.ResponseWriter, r *http.Request) {
@@ -224,6 +226,29 @@ func (ix *Indexer) apiConsumers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, acc)
+}
+
+// apiNotices lists notices newest first: ?product= those about a product,
+// ?consumer= those to a recipient (a consumer id or Kafka principal, an
+// agreement id, a downstream product id), ?limit= at most so many.
+func (ix *Indexer) apiNotices(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "product", "consumer", "limit")
+	f := store.NoticeFilter{Product: q.one("product"), Consumer: q.one("consumer"), Limit: q.positive("limit")}
+	if q.err != nil {
+		writeError(w, ix.log, q.err)
+		return
+	}
+	ns, err := ix.store.Notices(r.Context(), f)
+	if err != nil {
+		writeError(w, ix.log, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, NoticeList{Notices: ns})
+}
+
+// NoticeList is the answer of GET /api/v1/notices.
+type NoticeList struct {
+	Notices []events.Notice `json:"notices"`
 }
 
 func (ix *Indexer) apiLineage(w http.ResponseWriter, r *http.Request) {

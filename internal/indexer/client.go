@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshbone/meshbone/internal/apiclient"
 	"github.com/meshbone/meshbone/internal/store"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // Client calls an indexer's HTTP API (/api/v1); meshctl's discovery
@@ -80,6 +81,26 @@ func (c *Client) Consumers(ctx context.Context, id string) (*store.Access, error
 		return nil, err
 	}
 	return &acc, nil
+}
+
+// Notices returns notices newest first, as f selects them: GET
+// /api/v1/notices. A zero Limit is left to the indexer's default.
+func (c *Client) Notices(ctx context.Context, f store.NoticeFilter) ([]events.Notice, error) {
+	q := url.Values{}
+	if f.Product != "" {
+		q.Set("product", f.Product)
+	}
+	if f.Consumer != "" {
+		q.Set("consumer", f.Consumer)
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var res NoticeList
+	if err := c.get(ctx, "/api/v1/notices", q, &res); err != nil {
+		return nil, err
+	}
+	return res.Notices, nil
 }
 
 // Lineage returns the products around id: GET /api/v1/lineage/{id}.

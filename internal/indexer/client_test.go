@@ -23,7 +23,7 @@ func TestClient(t *testing.T) {
 	ctx := context.Background()
 
 	pub := newPublisher(t, env)
-	pub.publish(append(storetest.Mesh(nil), storetest.AccessMesh()...)...)
+	pub.publish(append(append(storetest.Mesh(nil), storetest.AccessMesh()...), storetest.NoticeMesh()...)...)
 	st, err := c.WaitFor(ctx, pub.last, testkit.DefaultWait)
 	if err != nil || st.Reached == nil || !*st.Reached {
 		t.Fatalf("WaitFor: %v, reached %v; partitions %+v", err, st.Reached, st.Partitions)
@@ -68,6 +68,18 @@ func TestClient(t *testing.T) {
 		}
 		_, err = c.Consumers(ctx, "sales.nothing")
 		wantAPIError(t, err, http.StatusNotFound, "not_found", "")
+	})
+
+	t.Run("notices", func(t *testing.T) {
+		ns, err := c.Notices(ctx, store.NoticeFilter{Consumer: storetest.Orders})
+		if err != nil || len(ns) != 1 || ns[0].ProductID != storetest.Catalog || ns[0].Type != events.NoticeDeprecated {
+			t.Errorf("Notices to %s: %v %+v", storetest.Orders, err, ns)
+		}
+		if ns, err := c.Notices(ctx, store.NoticeFilter{Product: storetest.Orders, Limit: 1}); err != nil || len(ns) != 1 || ns[0].Recipient.ID != storetest.Attribution {
+			t.Errorf("Notices about %s, 1 at most: %v %+v", storetest.Orders, err, ns)
+		}
+		_, err = c.Notices(ctx, store.NoticeFilter{Limit: -1})
+		wantAPIError(t, err, http.StatusBadRequest, "invalid_parameter", "limit")
 	})
 
 	t.Run("lineage", func(t *testing.T) {

@@ -142,9 +142,11 @@ func (ix *Indexer) partitions(ctx context.Context, adm *kadm.Client) (map[string
 	return parts, missing, nil
 }
 
-// readTopics are the topics the indexer folds: the mesh event topics and
-// the access topic.
-func (ix *Indexer) readTopics() []string { return append(ix.topics.Events(), ix.topics.Access) }
+// readTopics are the topics the indexer folds: the mesh event topics, the
+// access topic and the notices topic.
+func (ix *Indexer) readTopics() []string {
+	return append(ix.topics.Events(), ix.topics.Access, ix.topics.Notices)
+}
 
 // rediscover adds partitions that appear on the mesh topics later.
 func (ix *Indexer) rediscover(ctx context.Context, adm *kadm.Client, cl *kgo.Client, have map[string][]int32) {
