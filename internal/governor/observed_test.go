@@ -18,7 +18,9 @@ import (
 func monitored(domain, name string) events.DataProduct {
 	p := goodProduct(domain, name)
 	p.SLA.Freshness = ptr("6h")
-	p.OutputPorts = []events.OutputPort{{Name: "orders"}, {Name: "returns"}}
+	for _, port := range []string{"orders", "returns"} {
+		p.OutputPorts = append(p.OutputPorts, events.OutputPort{Name: port, Topic: p.ID + "." + port + ".v1", SchemaSubject: p.ID + "." + port + ".v1-value", Format: "avro", Fields: []string{"email"}})
+	}
 	p.QualitySLOs = append(p.QualitySLOs,
 		events.QualitySLO{Dimension: events.DimensionCompleteness, Operator: ">=", Threshold: 0.99, Port: ptr("orders"), Column: ptr("email"), Window: ptr("1h0m0s")},
 		events.QualitySLO{Dimension: events.DimensionVolume, Operator: ">=", Threshold: 100, Port: ptr("orders"), Window: ptr("1h0m0s")},
@@ -238,5 +240,54 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// The governor service judges observed runs read from Kafka: a window
+// below its port's objective opens quality-slo, a report the monitor did
+// not see opens reported-vs-observed, and the next good window and an
+// agreeing report resolve them, back to COMPLIANT. The governor is
+// restarted between the observed window and the report: what it observed
+// is read back from its state topic.
+func TestGovernorOnObservedRuns(t *testing.T) {
+	w := newWorld(t)
+	t.Logf("governor observed-runs suite on %s", w.env.Backend)
+	o := w.options()
+	clk := &clock{t: t0.Add(time.Minute)}
+	o.Now = clk.Now
+	_, stop := w.start(o)
+
+	p := monitored("sales", "watched")
+	w.own(lifecycleEvent("l-watched", events.LifecycleRegistered, p))
+	w.waitCompliance(p.ID, func(c *events.ComplianceStatus) bool { return c.Status == events.Compliant }, "compliant at registration")
+	w.publish(observedRun(p.ID, "orders", t0.Add(-2*time.Hour), 0.95, 120), monitorCE.Source)
+	c := w.waitCompliance(p.ID, func(c *events.ComplianceStatus) bool { return len(c.OpenViolations) == 1 }, "quality-slo open")
+	if got := openPolicies(c); got[0] != "quality-slo" || !strings.Contains(c.OpenViolations[0].Message, "orders.email.completeness (COMPLETENESS 0.95, SLO >= 0.99)") {
+		t.Fatalf("open %v: %+v", got, c.OpenViolations)
+	}
+
+	stop()
+	w.start(o)
+	w.own(reportedRun("r1", p.ID, 0.999))
+	c = w.waitCompliance(p.ID, func(c *events.ComplianceStatus) bool { return len(c.OpenViolations) == 2 }, "reported-vs-observed open too")
+	if got := strings.Join(openPolicies(c), ","); got != "quality-slo,reported-vs-observed" {
+		t.Fatalf("open %s, want quality-slo and reported-vs-observed", got)
+	}
+
+	w.publish(observedRun(p.ID, "orders", t0.Add(-time.Hour), 0.995, 120), monitorCE.Source)
+	w.waitCompliance(p.ID, func(c *events.ComplianceStatus) bool {
+		return strings.Join(openPolicies(c), ",") == "reported-vs-observed"
+	}, "quality-slo resolved by the next window")
+	w.own(reportedRun("r2", p.ID, 0.99))
+	w.waitCompliance(p.ID, func(c *events.ComplianceStatus) bool { return c.Status == events.Compliant }, "compliant again")
+
+	// Each violation once, opened then resolved.
+	var got []string
+	for _, v := range w.out.violationsOf(p.ID, "") {
+		got = append(got, string(v.Status)+" "+v.PolicyID)
+	}
+	want := "OPEN quality-slo,OPEN reported-vs-observed,RESOLVED quality-slo,RESOLVED reported-vs-observed"
+	if strings.Join(got, ",") != want {
+		t.Errorf("violations %v, want %s", got, want)
 	}
 }
