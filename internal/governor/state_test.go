@@ -43,19 +43,25 @@ func TestEncodeVolatileIsJSON(t *testing.T) {
 	}
 	for _, ps := range states {
 		for range 2 { // the second time from the cached violations
-			got, err := encodeVolatile(ps)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := *ps
-			c.Product = nil
-			want, err := json.Marshal(&c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("encodeVolatile:\n got %s\nwant %s", got, want)
-			}
+			sameAsJSON(t, ps)
 		}
+	}
+}
+
+// sameAsJSON checks that encodeVolatile writes ps as encoding/json does.
+func sameAsJSON(t *testing.T, ps *ProductState) {
+	t.Helper()
+	got, err := encodeVolatile(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *ps
+	c.Product = nil
+	want, err := json.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encodeVolatile:\n got %s\nwant %s", got, want)
 	}
 }

@@ -139,6 +139,14 @@ func TestDefaultPolicies(t *testing.T) {
 			return lifecycle(p)
 		}(), fires: "campaign-attribution", contains: "ports without an attribution field: orders"},
 	}
+	judgeScenarios(t, s, cases)
+}
+
+// judgeScenarios evaluates each scenario with s: the policy it names
+// fails (its message containing what it says) and no other does; none
+// errors; field caches change nothing.
+func judgeScenarios(t *testing.T, s *Set, cases map[string]scenario) {
+	t.Helper()
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			decisions := s.Evaluate(NewVars(c.in))

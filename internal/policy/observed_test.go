@@ -2,7 +2,6 @@ package policy
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -112,31 +111,7 @@ func TestObservedRuns(t *testing.T) {
 			fires: "reported-vs-observed", contains: "orders.validity.2 (VALIDITY on port orders: reported 0.5, observed 0.95 in obs-1)"},
 		"reported-vs-observed compares an ambiguous check with nothing": {in: reported("", check("valid", events.DimensionValidity, "", 0.5, ">=", 0))},
 	}
-	for name, c := range cases {
-		t.Run(name, func(t *testing.T) {
-			decisions := s.Evaluate(NewVars(c.in))
-			sameWithCaches(t, s, c.in, decisions)
-			var failed []string
-			for _, d := range decisions {
-				switch d.Outcome {
-				case Errored:
-					t.Errorf("%s errored: %v", d.Policy.ID, d.Err)
-				case Fail:
-					failed = append(failed, d.Policy.ID)
-					if d.Policy.ID == c.fires && !strings.Contains(d.Message, c.contains) {
-						t.Errorf("%s message %q does not contain %q", d.Policy.ID, d.Message, c.contains)
-					}
-				}
-			}
-			want := []string{}
-			if c.fires != "" {
-				want = []string{c.fires}
-			}
-			if strings.Join(failed, ",") != strings.Join(want, ",") {
-				t.Errorf("failed policies %v, want %v", failed, want)
-			}
-		})
-	}
+	judgeScenarios(t, s, cases)
 }
 
 // The CEL view of an observed run: origin, port, window; the stream keeps
