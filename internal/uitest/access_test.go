@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -14,17 +15,23 @@ import (
 	"github.com/meshbone/meshbone/internal/registrar/registrartest"
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // TestAccessInBrowser asks for access to the customer-orders product
 // through the product page's form, as a user types it: a wildcard
 // principal gets the registrar's refusal on the page with the form kept;
 // a good request is listed pending; once the owning domain approves it
-// through the registrar's API, the page lists the consumer.
+// through the registrar's API, the page lists the consumer; notices to the
+// consumer and to the product show on the page.
 func TestAccessInBrowser(t *testing.T) {
-	var regURL string
-	var tokens map[string]string
-	base, ctx, problems := setUp(t, func(env *testkit.Env, o *indexer.Options) {
+	var (
+		regURL string
+		tokens map[string]string
+		env    *testkit.Env
+	)
+	base, ctx, problems := setUp(t, func(e *testkit.Env, o *indexer.Options) {
+		env = e
 		regURL, tokens = registrartest.Start(t, env, "sales", "marketing")
 		o.Registrar = regURL
 	})
@@ -103,7 +110,8 @@ func TestAccessInBrowser(t *testing.T) {
 
 	// The owning domain approves it through the registrar; the page lists
 	// the consumer once the indexer has folded the approval.
-	if _, err := (&registrar.Client{URL: regURL, Token: tokens["sales"]}).ApproveAccess(context.Background(), id.Value, ""); err != nil {
+	approved, err := (&registrar.Client{URL: regURL, Token: tokens["sales"]}).ApproveAccess(context.Background(), id.Value, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	consumer := fmt.Sprintf(`#access tr.consumer[data-agreement=%q]`, id.Value)
@@ -122,6 +130,28 @@ func TestAccessInBrowser(t *testing.T) {
 		t.Errorf("after approval %d requests are still pending (%v)", n, err)
 	}
 	screenshot(t, ctx, "marketplace-access-consumer.png")
+
+	// Notices: one to the new consumer about a new major version, one to
+	// the product from its upstream catalog; the page shows both.
+	major := storetest.Notice(events.NoticeMajorVersion, storetest.Orders, "3.0.0", storetest.ToAgreement(approved.AccessAgreement), time.Now().UTC())
+	env.ProduceEvents(major, storetest.Notice(events.NoticeDeprecated, storetest.Catalog, "1.0.0", storetest.ToDownstream(storetest.Orders), time.Now().UTC()))
+	sent := fmt.Sprintf(`#notices tr.notice[data-recipient=%q]`, id.Value)
+	testkit.Eventually(t, func() bool {
+		if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+			return false
+		}
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sent+`, #notices tr.notice-received').length`))
+		return err == nil && n == 2
+	}, "the notices on the page")
+	row, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sent)))
+	if err != nil || !strings.Contains(row, "major version") || !strings.Contains(row, "campaign-dashboard User:campaign-dashboard") || !strings.Contains(row, major.Message) {
+		t.Errorf("notice row %q (%v)", row, err)
+	}
+	row, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#notices tr.notice-received`)))
+	if err != nil || !strings.Contains(row, "deprecated") || !strings.Contains(row, storetest.Catalog) {
+		t.Errorf("received notice row %q (%v)", row, err)
+	}
+	screenshot(t, ctx, "marketplace-notices.png")
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the pages reported errors: %v", p)
 	}
