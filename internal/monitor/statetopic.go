@@ -109,7 +109,10 @@ func (s *Service) readState(ctx context.Context, want func(topic string) *portCo
 	ctx, cancel := context.WithTimeout(ctx, RebuildTimeout)
 	defer cancel()
 	last := map[string][]byte{}
-	err := topicread.ReadCommitted(ctx, s.kopts, s.state, func(r *kgo.Record) {
+	// A state topic just created is unknown to the brokers for a moment:
+	// with franz-go's default metadata age the retry would wait 5 s.
+	kopts := append([]kgo.Opt{kgo.MetadataMinAge(MetadataMinAge)}, s.kopts...)
+	err := topicread.ReadCommitted(ctx, kopts, s.state, func(r *kgo.Record) {
 		if r.Value == nil {
 			delete(last, string(r.Key))
 			return
