@@ -298,12 +298,12 @@ func governorACLs(b *builder, o Options) {
 	b.add(ResourceTransactionalID, kadm.ACLPatternPrefixed, o.GovernorTxnPrefix, "its transactional ids (default <group>-<instance id>)", kadm.OpWrite)
 }
 
-// indexerACLs: the indexer reads the mesh's event topics and the access
-// topic by partition (no group, its offsets live in its view) and
-// dead-letters what it cannot decode.
+// indexerACLs: the indexer reads the mesh's event topics, the access topic
+// and the notice topic by partition (no group, its offsets live in its
+// view) and dead-letters what it cannot decode.
 func indexerACLs(b *builder, o Options) {
 	t := events.MeshTopics(o.TopicPrefix)
-	for _, topic := range append(t.Events(), t.Access) {
+	for _, topic := range append(t.Events(), t.Access, t.Notices) {
 		b.topic(topic, "folds the events into its view", kadm.OpRead)
 	}
 	b.topic(t.DLQ, "dead-letters undecodable records", kadm.OpWrite)

@@ -76,6 +76,7 @@ func TestBindings(t *testing.T) {
 		"indexer User:meshbone-indexer TOPIC LITERAL p.mesh.governance.compliance.v1 READ",
 		"indexer User:meshbone-indexer TOPIC LITERAL p.mesh.audit.v1 READ",
 		"indexer User:meshbone-indexer TOPIC LITERAL p.mesh.access.v1 READ",
+		"indexer User:meshbone-indexer TOPIC LITERAL p.mesh.notices.v1 READ",
 		"indexer User:meshbone-indexer TOPIC LITERAL p.mesh.dlq.v1 WRITE",
 		"indexer User:meshbone-indexer CLUSTER LITERAL kafka-cluster IDEMPOTENT_WRITE",
 		"monitor User:meshbone-monitor TOPIC PREFIXED p. READ",
