@@ -140,42 +140,37 @@ func (d *schemaDiff) compareRecords(path string, cur, next *avro.RecordSchema, c
 	for _, f := range cur.Fields() {
 		nf := fieldOf(next, f.Name())
 		if nf == nil {
-			c := FieldChange{Field: prefix + f.Name(), Change: ChangeRemoved, From: typeName(f.Type()), Default: f.HasDefault(), Breaks: []string{}}
-			if f.HasDefault() {
-				c.Reason = "removed; readers of the current schema fill in its default"
-			} else {
-				c.Breaks = append(c.Breaks, DirectionForward)
-				c.Reason = "removed without a default: readers of the current schema cannot read new records"
-			}
-			d.changes = append(d.changes, c)
+			d.add(FieldChange{Field: prefix + f.Name(), Change: ChangeRemoved, From: typeName(f.Type()), Default: f.HasDefault()}, DirectionForward,
+				"removed; readers of the current schema fill in its default",
+				"removed without a default: readers of the current schema cannot read new records")
 			continue
 		}
 		matched[nf.Name()] = true
 		if nf.Name() != f.Name() {
-			c := FieldChange{Field: prefix + f.Name(), Change: ChangeRenamed, To: nf.Name(), Default: f.HasDefault(), Breaks: []string{}}
-			if f.HasDefault() {
-				c.Reason = "renamed to " + nf.Name() + " (an alias keeps the new schema reading old data); readers of the current schema fill in the old field's default"
-			} else {
-				c.Breaks = append(c.Breaks, DirectionForward)
-				c.Reason = "renamed to " + nf.Name() + " (an alias keeps the new schema reading old data); readers of the current schema find no " + f.Name() + " in new records"
-			}
-			d.changes = append(d.changes, c)
+			renamed := "renamed to " + nf.Name() + " (an alias keeps the new schema reading old data); readers of the current schema "
+			d.add(FieldChange{Field: prefix + f.Name(), Change: ChangeRenamed, To: nf.Name(), Default: f.HasDefault()}, DirectionForward,
+				renamed+"fill in the old field's default",
+				renamed+"find no "+f.Name()+" in new records")
 		}
 		d.compare(prefix+nf.Name(), f.Type(), nf.Type(), compat)
 	}
 	for _, nf := range next.Fields() {
-		if matched[nf.Name()] {
-			continue
+		if !matched[nf.Name()] {
+			d.add(FieldChange{Field: prefix + nf.Name(), Change: ChangeAdded, To: typeName(nf.Type()), Default: nf.HasDefault()}, DirectionBackward,
+				"added with a default",
+				"added without a default: the new schema cannot read the records already written")
 		}
-		c := FieldChange{Field: prefix + nf.Name(), Change: ChangeAdded, To: typeName(nf.Type()), Default: nf.HasDefault(), Breaks: []string{}}
-		if nf.HasDefault() {
-			c.Reason = "added with a default"
-		} else {
-			c.Breaks = append(c.Breaks, DirectionBackward)
-			c.Reason = "added without a default: the new schema cannot read the records already written"
-		}
-		d.changes = append(d.changes, c)
 	}
+}
+
+// add appends a change of a field that breaks dir unless it has a default,
+// with the reason of either case.
+func (d *schemaDiff) add(c FieldChange, dir, withDefault, without string) {
+	c.Breaks, c.Reason = []string{}, withDefault
+	if !c.Default {
+		c.Breaks, c.Reason = []string{dir}, without
+	}
+	d.changes = append(d.changes, c)
 }
 
 // fieldOf returns the field of r named name, or whose alias is name.
