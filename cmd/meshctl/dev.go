@@ -42,6 +42,7 @@ With --no-services only Kafka and the registry run, for services started on thei
 	f.StringVar(&o.RegistrarAddr, "registrar-addr", o.RegistrarAddr, "listen address of the registrar")
 	f.StringVar(&o.GovernorAddr, "governor-addr", o.GovernorAddr, "listen address of the governor")
 	f.StringVar(&o.IndexerAddr, "indexer-addr", o.IndexerAddr, "listen address of the indexer (API and marketplace)")
+	f.StringVar(&o.MonitorAddr, "monitor-addr", o.MonitorAddr, "listen address of the monitor (/metrics)")
 	f.StringVar(&o.Policies, "policies", o.Policies, "policy root: <dir>/global and <dir>/domains/<domain>")
 	f.StringVar(&logLevel, "log-level", "warn", "log level of the services: debug, info, warn, error")
 	return cmd
@@ -56,6 +57,7 @@ func printEndpoints(g *globals, ep devstack.Endpoints, services bool) {
 		rows = append(rows,
 			[]string{"Registrar", ep.Registrar},
 			[]string{"Governor", ep.Governor + "/metrics"},
+			[]string{"Monitor", ep.Monitor + "/metrics"},
 			[]string{"Marketplace", ep.Indexer},
 			[]string{"Tokens", ep.TokensFile + "  (source it, then export MESHBONE_TOKEN=$MESHBONE_TOKEN_SALES)"},
 		)

@@ -21,7 +21,7 @@ func startDev(t *testing.T, dir string) (devstack.Endpoints, func()) {
 	t.Helper()
 	o := devstack.DefaultOptions()
 	o.DataDir, o.KafkaPort, o.RegistryPort = dir, 0, 0
-	o.RegistrarAddr, o.GovernorAddr, o.IndexerAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	o.RegistrarAddr, o.GovernorAddr, o.IndexerAddr, o.MonitorAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	o.Policies = filepath.Join("..", "..", "policies")
 	ctx, cancel := context.WithCancel(context.Background())
 	up := make(chan devstack.Endpoints, 1)

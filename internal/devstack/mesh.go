@@ -20,6 +20,7 @@ import (
 	"github.com/meshbone/meshbone/internal/governor"
 	"github.com/meshbone/meshbone/internal/indexer"
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/monitor"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/internal/registrar"
 )
@@ -32,6 +33,7 @@ const (
 	DefaultRegistrarAddr = "127.0.0.1:8090"
 	DefaultGovernorAddr  = "127.0.0.1:8091"
 	DefaultIndexerAddr   = "127.0.0.1:8080"
+	DefaultMonitorAddr   = "127.0.0.1:8092"
 	DefaultPolicies      = "policies"
 	// ShutdownTimeout bounds a clean stop.
 	ShutdownTimeout = 20 * time.Second
@@ -42,12 +44,13 @@ type Options struct {
 	DataDir       string // everything the stack keeps: broker data, the view, tokens
 	Fresh         bool   // wipe DataDir first
 	Examples      bool   // load the example mesh on first start
-	Services      bool   // run the registrar, governor and indexer in-process (else only Kafka and the registry)
+	Services      bool   // run the registrar, governor, indexer and monitor in-process (else only Kafka and the registry)
 	KafkaPort     int
 	RegistryPort  int
 	RegistrarAddr string
 	GovernorAddr  string
 	IndexerAddr   string
+	MonitorAddr   string
 	Policies      string // policy root (<dir>/global, <dir>/domains)
 }
 
@@ -57,7 +60,8 @@ func DefaultOptions() Options {
 		DataDir: DefaultDataDir, Examples: true, Services: true,
 		KafkaPort: DefaultKafkaPort, RegistryPort: DefaultRegistryPort,
 		RegistrarAddr: DefaultRegistrarAddr, GovernorAddr: DefaultGovernorAddr, IndexerAddr: DefaultIndexerAddr,
-		Policies: DefaultPolicies,
+		MonitorAddr: DefaultMonitorAddr,
+		Policies:    DefaultPolicies,
 	}
 }
 
@@ -68,6 +72,7 @@ type Endpoints struct {
 	Registrar  string
 	Governor   string
 	Indexer    string
+	Monitor    string
 	TokensFile string // plain dev tokens, as shell variables
 	DataDir    string
 }
@@ -140,13 +145,19 @@ func Run(ctx context.Context, o Options, log *zap.Logger, progress io.Writer, re
 	if err != nil {
 		return err
 	}
-	ep.Registrar, ep.Governor, ep.Indexer = reggy.URL(), gov.URL(), ix.URL()
+	mopts := monitor.DefaultOptions()
+	mopts.Kafka, mopts.Listen = kcfg, o.MonitorAddr
+	mon, err := monitor.New(mopts, log.Named("monitor"))
+	if err != nil {
+		return err
+	}
+	ep.Registrar, ep.Governor, ep.Indexer, ep.Monitor = reggy.URL(), gov.URL(), ix.URL(), mon.URL()
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for name, run := range map[string]func(context.Context) error{"registrar": reggy.Run, "governor": gov.Run, "indexer": ix.Run} {
+	errs := make(chan error, 4)
+	for name, run := range map[string]func(context.Context) error{"registrar": reggy.Run, "governor": gov.Run, "indexer": ix.Run, "monitor": mon.Run} {
 		wg.Go(func() {
 			if err := run(runCtx); err != nil && runCtx.Err() == nil {
 				errs <- fmt.Errorf("%s: %w", name, err)
@@ -165,10 +176,10 @@ func Run(ctx context.Context, o Options, log *zap.Logger, progress io.Writer, re
 	}
 	defer shutdown()
 
-	if err := waitReady(ctx, errs, ep.Registrar, ep.Governor, ep.Indexer); err != nil {
+	if err := waitReady(ctx, errs, ep.Registrar, ep.Governor, ep.Indexer, ep.Monitor); err != nil {
 		return err
 	}
-	say("registrar %s, governor %s, indexer %s ready", ep.Registrar, ep.Governor, ep.Indexer)
+	say("registrar %s, governor %s, indexer %s, monitor %s ready", ep.Registrar, ep.Governor, ep.Indexer, ep.Monitor)
 	if o.Examples {
 		if err := loadExamplesOnce(ctx, o.DataDir, ep, tokens, say); err != nil {
 			return fmt.Errorf("load the example mesh: %w", err)
