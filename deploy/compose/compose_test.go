@@ -72,6 +72,7 @@ func TestComposeServices(t *testing.T) {
 		"registrar":       {"meshbone:", "8090:8090", []string{"kafka", "schema-registry"}},
 		"governor":        {"meshbone:", "8091:8091", []string{"registrar"}},
 		"indexer":         {"meshbone:", "8080:8080", []string{"registrar"}},
+		"monitor":         {"meshbone:", "8092:8092", []string{"registrar"}},
 	}
 	if len(c.Services) != len(want) {
 		t.Errorf("services %v, want exactly %d", keys(c.Services), len(want))
@@ -97,7 +98,7 @@ func TestComposeServices(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"registrar", "governor", "indexer"} {
+	for _, name := range []string{"registrar", "governor", "indexer", "monitor"} {
 		s := c.Services[name]
 		if s.Build == nil || s.Build.Dockerfile != "deploy/compose/Dockerfile" || s.Build.Context != "../.." {
 			t.Errorf("%s: not built from deploy/compose/Dockerfile with the repository as context", name)
@@ -128,7 +129,7 @@ var flagLine = regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`)
 func TestComposeEnvironmentMatchesFlags(t *testing.T) {
 	c := load(t)
 	bin := t.TempDir()
-	for _, name := range []string{"registrar", "governor", "indexer"} {
+	for _, name := range []string{"registrar", "governor", "indexer", "monitor"} {
 		exe := filepath.Join(bin, name)
 		if out, err := exec.Command("go", "build", "-o", exe, "../../cmd/"+name).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
@@ -165,7 +166,7 @@ func TestDockerfile(t *testing.T) {
 	if n := strings.Count(d, "\nFROM ") + strings.Count(d[:4], "FROM"); n < 2 {
 		t.Errorf("%d stages, want a multi-stage build", n)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "./cmd/registrar", "./cmd/governor", "./cmd/indexer", "./cmd/meshctl", "distroless/static", "USER nonroot"} {
+	for _, want := range []string{"CGO_ENABLED=0", "./cmd/registrar", "./cmd/governor", "./cmd/indexer", "./cmd/monitor", "./cmd/meshctl", "distroless/static", "USER nonroot"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
