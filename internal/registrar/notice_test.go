@@ -104,8 +104,8 @@ func ofType(ns []*events.Notice, typ events.NoticeType) []*events.Notice {
 // TestNoticesOnLifecycle: a minor version tells nobody; a new major tells
 // each agreement in force of the ports it reads and the downstream product
 // of every port; a deprecation tells all of them, in the transaction of
-// the lifecycle event; a revoked agreement hears nothing; a restarted
-// registrar sends nothing again.
+// the lifecycle event, whichever instance took the request; a revoked
+// agreement hears nothing; a restarted registrar sends nothing again.
 func TestNoticesOnLifecycle(t *testing.T) {
 	w, onEvents, onDaily := noticeWorld(t)
 	names := map[string]string{onEvents: "events-agreement", onDaily: "daily-agreement"}
@@ -152,9 +152,14 @@ func TestNoticesOnLifecycle(t *testing.T) {
 	}
 
 	w.post(salesToken, desc{domain: "sales", name: "orders-next", version: "1.0.0"}.yaml()).want(t, http.StatusCreated, "")
+	// Through a second instance, which forwards the write to the writer.
+	other := w.spawn("")
+	writer := w.url
+	w.url = other.url
 	dep := w.postJSON("/api/v1/products/sales.orders/deprecate", salesToken,
 		registrar.DeprecateRequest{Reason: "one order model", Successor: "sales.orders-next", Sunset: "2099-01-31"})
 	dep.want(t, http.StatusOK, "")
+	w.url = writer
 	deprecated := ofType(w.notices(), events.NoticeDeprecated)
 	if got, want := summary(deprecated, names), "DEPRECATED AGREEMENT:daily-agreement\nDEPRECATED AGREEMENT:events-agreement\nDEPRECATED DOWNSTREAM_PRODUCT:marketing.campaigns"; got != want {
 		t.Fatalf("notices of a deprecation:\n%s\nwant\n%s", got, want)
