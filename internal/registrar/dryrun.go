@@ -312,7 +312,11 @@ func (s *Service) portImpact(ctx context.Context, pl portPlan, old events.Output
 	im.Level = level.String()
 	diff := diffSchemas(cur, next)
 	im.setChanges(diff)
-	check, err := s.reg.CheckCompatibility(sr.WithParams(ctx, sr.Verbose), pl.subject, latest.Version, sr.Schema{Schema: pl.schema, Type: sr.TypeAvro})
+	against := latest.Version
+	if transitive[level] {
+		against = -2 // every version of the subject
+	}
+	check, err := s.reg.CheckCompatibility(sr.WithParams(ctx, sr.Verbose), pl.subject, against, sr.Schema{Schema: pl.schema, Type: sr.TypeAvro})
 	switch {
 	case err != nil && registryStatus(err) == http.StatusUnprocessableEntity:
 		check.Is, check.Messages = false, []string{err.Error()}
@@ -357,6 +361,12 @@ func (s *Service) compatibilityLevel(ctx context.Context, subject string) (sr.Co
 		return 0, unavailable(global[0].Err, "schema registry: compatibility level of %s", subject)
 	}
 	return global[0].Level, nil
+}
+
+// transitive are the levels the registry checks against every version of
+// a subject; the local check compares with the latest only.
+var transitive = map[sr.CompatibilityLevel]bool{
+	sr.CompatBackwardTransitive: true, sr.CompatForwardTransitive: true, sr.CompatFullTransitive: true,
 }
 
 // requiredDirections are the directions a compatibility level requires

@@ -67,7 +67,11 @@ func diffSchemas(cur, next avro.Schema) schemaDiff {
 	d.compare("", cur, next, compat)
 	// A break no field change explains (a renamed record, say) is named
 	// for the schema as a whole.
-	for dir, err := range map[string]error{DirectionBackward: backErr, DirectionForward: fwdErr} {
+	for _, w := range []struct {
+		dir string
+		err error
+	}{{DirectionBackward, backErr}, {DirectionForward, fwdErr}} {
+		dir, err := w.dir, w.err
 		if err == nil || slices.ContainsFunc(d.changes, func(c FieldChange) bool { return slices.Contains(c.Breaks, dir) }) {
 			continue
 		}

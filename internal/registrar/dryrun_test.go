@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/internal/testkit"
@@ -351,5 +352,38 @@ func TestDryRunRefusals(t *testing.T) {
 	want := []string{"bob@marketing sales.orders DENIED 403 forbidden", "anonymous sales.orders DENIED 401 unauthorized"}
 	if !reflect.DeepEqual(dry, want) {
 		t.Errorf("dry-run audits %q, want %q", dry, want)
+	}
+}
+
+// TestDryRunLevel: the verdict follows the subject's own level. Under
+// FULL_TRANSITIVE a field removed without a default (BREAKING under
+// BACKWARD) is INCOMPATIBLE, as a real registry says too, and refuses to
+// apply; a field added with a default is still compatible.
+func TestDryRunLevel(t *testing.T) {
+	w := newWorld(t)
+	w.post(salesToken, desc{domain: "sales", name: "orders", version: "1.0.0", fields: ordersFields}.yaml()).want(t, http.StatusCreated, "")
+	subject := w.subject("sales.orders.events.v1")
+	for _, r := range w.env.RegistryClient().SetCompatibility(context.Background(), sr.SetCompatibility{Level: sr.CompatFullTransitive}, subject) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	removed := w.dryRunOK(desc{domain: "sales", name: "orders", version: "1.1.0", fields: amountGone}.yaml())
+	ev := port(t, removed, "events")
+	if removed.Verdict != registrar.VerdictIncompatible || ev.Status != registrar.PortIncompatible || ev.Level != "FULL_TRANSITIVE" || ev.Compatible == nil || *ev.Compatible {
+		t.Errorf("a field removed without a default under FULL_TRANSITIVE: %+v", removed)
+	}
+	if os.Getenv(testkit.EnvRegistry) != "" && (ev.RegistryCompatible == nil || *ev.RegistryCompatible) {
+		t.Errorf("the registry's verdict under FULL_TRANSITIVE: %v, want false", ev.RegistryCompatible)
+	}
+	added := w.dryRunOK(desc{domain: "sales", name: "orders", version: "1.1.0", fields: noteAdded}.yaml())
+	if ev := port(t, added, "events"); added.Verdict != registrar.VerdictOK || ev.Status != registrar.PortCompatible || ev.Level != "FULL_TRANSITIVE" {
+		t.Errorf("an optional field added under FULL_TRANSITIVE: %+v", added)
+	}
+	// A real registry refuses the apply the dry run calls INCOMPATIBLE.
+	// (apply's local check is BACKWARD, the mesh's floor, and srfake
+	// accepts anything: on srfake it goes through.)
+	if os.Getenv(testkit.EnvRegistry) != "" {
+		w.post(salesToken, desc{domain: "sales", name: "orders", version: "1.1.0", fields: amountGone}.yaml()).want(t, http.StatusConflict, registrar.CodeIncompatible)
 	}
 }
