@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -24,22 +25,84 @@ type batcher struct {
 	stale  bool                   // states must be read back (an abort)
 }
 
-// restore reads the state of the owned topics back from the state topic.
+// restore reads the state of the owned topics back from the state topic,
+// until it matches the group's committed offsets.
+//
+// The previous owner of a topic wrote its state in the transaction that
+// committed its offsets; the offsets this session resumes from are read
+// stable (they wait for that transaction), but the state topic's markers
+// may be written a moment after the offsets': a state read then would miss
+// the last transaction. So each topic's partition positions in the state
+// are compared with the committed offsets, and the state is read again
+// until they match (for at most RebuildTimeout; then it goes on with what it
+// read, and says so).
 func (b *batcher) restore(ctx context.Context, parts map[string][]int32) error {
 	start := time.Now()
-	st, err := b.s.readState(ctx, func(topic string) *portConf {
+	want := func(topic string) *portConf {
 		if _, ok := parts[topic]; !ok {
 			return nil
 		}
 		return b.s.view.conf(topic)
-	})
-	if err != nil {
-		return fmt.Errorf("monitor: read state from %s: %w", b.s.state, err)
+	}
+	var st map[string]*topicState
+	for {
+		var err error
+		if st, err = b.s.readState(ctx, want); err != nil {
+			return fmt.Errorf("monitor: read state from %s: %w", b.s.state, err)
+		}
+		behind, err := b.s.stateBehind(ctx, st, parts)
+		if err == nil && behind == "" {
+			break
+		}
+		if time.Since(start) > RebuildTimeout || ctx.Err() != nil {
+			b.s.log.Warn("state read does not match the committed offsets; going on with it", zap.String("behind", behind), zap.Error(err))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	b.states, b.stale = st, false
 	b.s.m.topics.Set(float64(len(parts)))
 	b.s.log.Info("state read", zap.Int("port_topics_owned", len(parts)), zap.Int("with_state", len(st)), zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// stateBehind compares the partition positions of st (a topic without
+// state: at 0) with the group's committed offsets of the owned topics
+// measured (read stable) and names the first partition whose state is
+// behind them ("" when none is).
+func (s *Service) stateBehind(ctx context.Context, st map[string]*topicState, parts map[string][]int32) (string, error) {
+	var topics []string
+	for t := range parts {
+		if s.view.conf(t) != nil {
+			topics = append(topics, t)
+		}
+	}
+	if len(topics) == 0 {
+		return "", nil
+	}
+	offs, err := kadm.NewClient(s.admin).FetchOffsetsForTopics(kadm.RequireStable(ctx), s.opts.Group, topics...)
+	if err != nil {
+		return "", err
+	}
+	if err := offs.Error(); err != nil {
+		return "", err
+	}
+	behind := ""
+	offs.Each(func(o kadm.OffsetResponse) {
+		if behind != "" || o.At < 0 {
+			return
+		}
+		next := int64(0)
+		if t := st[o.Topic]; t != nil {
+			if ps := t.Parts[o.Partition]; ps != nil {
+				next = ps.Next
+			}
+		}
+		if next < o.At {
+			behind = fmt.Sprintf("%s partition %d: state at %d, committed %d", o.Topic, o.Partition, next, o.At)
+		}
+	})
+	return behind, nil
 }
 
 // topic returns the state of topic, made if new; nil when the view has no

@@ -44,12 +44,12 @@ func TestObservedWindows(t *testing.T) {
 	w.check(want)
 }
 
-// Three monitors, started one after the other while the stream is read
-// (each start is a rebalance that moves port topics and their open windows
-// between instances), publish what one publishes.
+// Three monitors publish what one publishes: they join before the
+// products are registered, so each new port topic is a rebalance that may
+// move topics and their open windows between instances while the streams
+// (long ones, in small transactions) are measured.
 func TestInstancesAgree(t *testing.T) {
 	w := newWorld(t)
-	write, want := w.scenario()
 	var svcs []*Service
 	for i := range 3 {
 		o := w.options()
@@ -57,9 +57,17 @@ func TestInstancesAgree(t *testing.T) {
 		s, stop := w.start(o)
 		defer stop()
 		svcs = append(svcs, s)
-		if i == 0 {
-			write()
-		}
+	}
+	for _, s := range svcs {
+		w.env.Eventually(s.Ready, "monitor ready")
+	}
+	t0 := origin().Add(-2 * time.Hour)
+	long := longStream(600)
+	var want []*events.QualityEvent
+	for i := range products {
+		p := w.addProduct(fmt.Sprintf("m%d", i))
+		w.write(p, t0, long)
+		want = append(want, expectedFrom(p, t0, long)...)
 	}
 	w.env.Eventually(func() bool {
 		var n int64
@@ -71,6 +79,23 @@ func TestInstancesAgree(t *testing.T) {
 	for _, s := range svcs {
 		t.Logf("instance %s: %d records measured, %d windows published", s.TransactionalID(), s.Measured(), s.Published())
 	}
+	w.check(want)
+}
+
+// One monitor publishes the same long streams' windows as three.
+func TestOneInstanceLongStreams(t *testing.T) {
+	w := newWorld(t)
+	s, stop := w.start(w.options())
+	t0 := origin().Add(-2 * time.Hour)
+	long := longStream(600)
+	var want []*events.QualityEvent
+	for i := range products {
+		p := w.addProduct(fmt.Sprintf("m%d", i))
+		w.write(p, t0, long)
+		want = append(want, expectedFrom(p, t0, long)...)
+	}
+	w.env.Eventually(func() bool { return s.Published() >= int64(len(want)) }, "every window published")
+	stop()
 	w.check(want)
 }
 
