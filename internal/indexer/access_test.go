@@ -1,9 +1,7 @@
 package indexer_test
 
 import (
-	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/meshbone/meshbone/internal/indexer"
@@ -13,27 +11,15 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// consumersOf reads GET /api/v1/products/{id}/consumers as "port:
-// consumers | pending" lines of agreement id/status.
+// consumersOf reads GET /api/v1/products/{id}/consumers as
+// store.Access.String writes it.
 func consumersOf(t *testing.T, base, id string) string {
 	t.Helper()
 	var acc store.Access
 	if code := getJSON(t, base+"/api/v1/products/"+url.PathEscape(id)+"/consumers", &acc); code != 200 {
 		t.Fatalf("consumers of %s: HTTP %d", id, code)
 	}
-	var b strings.Builder
-	for _, p := range acc.Ports {
-		fmt.Fprintf(&b, "%s:", p.Port)
-		for _, a := range p.Consumers {
-			fmt.Fprintf(&b, " %s/%s", a.AgreementID, a.Status)
-		}
-		b.WriteString(" |")
-		for _, a := range p.Pending {
-			fmt.Fprintf(&b, " %s/%s", a.AgreementID, a.Status)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return acc.String()
 }
 
 // TestAccessAndNotices folds the access and notices topics: the consumers

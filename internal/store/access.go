@@ -82,6 +82,24 @@ func (a *Access) Agreements() []Agreement {
 	return out
 }
 
+// String writes a as one line per port, "port: consumers | pending", each
+// agreement as id/status.
+func (a *Access) String() string {
+	var b strings.Builder
+	for _, p := range a.Ports {
+		fmt.Fprintf(&b, "%s:", p.Port)
+		for _, ag := range p.Consumers {
+			fmt.Fprintf(&b, " %s/%s", ag.AgreementID, ag.Status)
+		}
+		b.WriteString(" |")
+		for _, ag := range p.Pending {
+			fmt.Fprintf(&b, " %s/%s", ag.AgreementID, ag.Status)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 // access folds an access event: recorded once by id, and the agreement
 // replaced by the event's statement of it.
 func (f *folder) access(ctx context.Context, e *events.AccessEvent) (bool, error) {

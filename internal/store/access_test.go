@@ -3,9 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,24 +11,6 @@ import (
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/pkg/events"
 )
-
-// accessLayout writes an Access as "port: consumers | pending" lines of
-// agreement id/status, for comparing in one string.
-func accessLayout(acc *store.Access) string {
-	var b strings.Builder
-	for _, p := range acc.Ports {
-		fmt.Fprintf(&b, "%s:", p.Port)
-		for _, a := range p.Consumers {
-			fmt.Fprintf(&b, " %s/%s", a.AgreementID, a.Status)
-		}
-		b.WriteString(" |")
-		for _, a := range p.Pending {
-			fmt.Fprintf(&b, " %s/%s", a.AgreementID, a.Status)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
 
 // TestAccessFold folds the example mesh's access events: each port lists
 // the agreements in force and the pending requests, not the rejected,
@@ -69,7 +49,7 @@ func TestAccessFold(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := accessLayout(acc); got != c.want || acc.ProductID != c.product {
+		if got := acc.String(); got != c.want || acc.ProductID != c.product {
 			t.Errorf("access of %s:\n%s\nwant\n%s", c.product, got, c.want)
 		}
 		p, err := s.Product(ctx, c.product)
@@ -117,7 +97,7 @@ func TestAccessLastEventWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return accessLayout(acc)
+		return acc.String()
 	}
 	apply(storetest.Access("e1", events.AccessRequested, a, at), storetest.Access("e2", events.AccessGranted, a, at.Add(time.Second)))
 	if _, err := s.Access(ctx, "sales.orders"); !errors.Is(err, store.ErrNotFound) {
