@@ -22,6 +22,18 @@ const ActionAccessExpire = "access.expire"
 // of the access topic, read to its end before each expiry, make each expiry
 // happen once across restarts and instances.
 func (s *Service) expireLoop(ctx context.Context) {
+	s.pollAsWriter(ctx, func() {
+		for _, id := range s.access.due(now()) {
+			if err := s.expire(ctx, id); err != nil && ctx.Err() == nil {
+				s.log.Warn("agreement not expired yet; retrying", zap.String("agreement", id), zap.Error(err))
+			}
+		}
+	})
+}
+
+// pollAsWriter calls fn every expiryPoll while this instance is the writer
+// and its view is caught up, until ctx is done.
+func (s *Service) pollAsWriter(ctx context.Context, fn func()) {
 	tick := time.NewTicker(expiryPoll)
 	defer tick.Stop()
 	for {
@@ -30,13 +42,8 @@ func (s *Service) expireLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if !s.isWriter() || !s.caughtUp.Load() {
-			continue
-		}
-		for _, id := range s.access.due(now()) {
-			if err := s.expire(ctx, id); err != nil && ctx.Err() == nil {
-				s.log.Warn("agreement not expired yet; retrying", zap.String("agreement", id), zap.Error(err))
-			}
+		if s.isWriter() && s.caughtUp.Load() {
+			fn()
 		}
 	}
 }

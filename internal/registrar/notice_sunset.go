@@ -33,19 +33,9 @@ func (s *Service) clock() time.Time {
 // restarts and instances, and one who becomes a recipient later (a new
 // agreement) hears it then.
 func (s *Service) sunsetLoop(ctx context.Context) {
-	tick := time.NewTicker(expiryPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !s.isWriter() || !s.caughtUp.Load() {
-			continue
-		}
+	s.pollAsWriter(ctx, func() {
 		at := s.clock()
-		for _, p := range s.view.list() {
+		for _, p := range s.view.sunsetting() {
 			if !sunsetDue(p, at) || s.allSent(s.sunsetNotices(p, at)) {
 				continue
 			}
@@ -53,7 +43,21 @@ func (s *Service) sunsetLoop(ctx context.Context) {
 				s.log.Warn("sunset notices not sent yet; retrying", zap.String("product", p.Product.ID), zap.Error(err))
 			}
 		}
+	})
+}
+
+// sunsetting returns the deprecated products with a sunset date, without
+// copying the others (the timer looks every second).
+func (v *view) sunsetting() []Product {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []Product
+	for _, p := range v.products {
+		if p.Status == StatusDeprecated && p.Deprecation != nil && p.Deprecation.SunsetAt != nil {
+			out = append(out, p.clone())
+		}
 	}
+	return out
 }
 
 // sunsetDue reports whether p is deprecated with a sunset date within
