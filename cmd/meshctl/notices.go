@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -65,19 +64,6 @@ func (f noticeFilter) match(n *events.Notice) bool {
 	return f.consumer == r.ID || f.consumer == recipientLabel(r) || (r.ConsumerID != nil && f.consumer == *r.ConsumerID)
 }
 
-// padded pads each column but the last to its width (wider cells push the
-// rest right rather than being cut).
-func padded(widths []int, cols []string) string {
-	var b strings.Builder
-	for i, c := range cols {
-		b.WriteString(c)
-		if i < len(widths) && i < len(cols)-1 {
-			b.WriteString(strings.Repeat(" ", max(widths[i]-len(c), 0)+2))
-		}
-	}
-	return b.String()
-}
-
 func noticesCmd(g *globals) *cobra.Command {
 	var (
 		f      noticeFilter
@@ -132,53 +118,11 @@ alone (campaign-dashboard, marketing.campaigns) or an agreement id.`,
 				}
 				return g.print(ns, noticeHeader, rows)
 			}
-			return followNotices(ctx, g, kopts, topic, decode)
+			return followTopic(ctx, g, kopts, topic, noticeHeader, noticeWidths, decode, noticeRow)
 		},
 	}
 	cmd.Flags().StringVar(&f.consumer, "consumer", "", "only notices to this recipient (TYPE:ID, ID or agreement id)")
 	cmd.Flags().StringVar(&f.product, "product", "", "only notices about this product")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new notices until interrupted")
 	return cmd
-}
-
-// followNotices prints the notices of topic from its start, one line (or
-// one JSON object) each as they arrive, until ctx is done.
-func followNotices(ctx context.Context, g *globals, kopts []kgo.Opt, topic string, decode func(*kgo.Record) *events.Notice) error {
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	}, kopts...)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if g.Output != "json" {
-		fmt.Fprintln(g.out, padded(noticeWidths, noticeHeader))
-	}
-	enc := json.NewEncoder(g.out)
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil || fetches.IsClientClosed() {
-			return nil
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			fmt.Fprintf(g.err, "meshctl: fetch %s/%d: %v\n", t, p, err)
-		})
-		var werr error
-		fetches.EachRecord(func(r *kgo.Record) {
-			n := decode(r)
-			if n == nil || werr != nil {
-				return
-			}
-			if g.Output == "json" {
-				werr = enc.Encode(n)
-			} else {
-				_, werr = fmt.Fprintln(g.out, padded(noticeWidths, noticeRow(n)))
-			}
-		})
-		if werr != nil {
-			return werr
-		}
-	}
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -26,19 +25,6 @@ func violationRow(v *events.PolicyViolation) []string {
 // streamWidths are the column widths of violations printed as they arrive,
 // when a table cannot be aligned on its longest cell in advance.
 var streamWidths = []int{20, 28, 20, 8, 8}
-
-// streamRow pads each column but the last to its stream width (wider cells
-// push the rest right rather than being cut).
-func streamRow(cols []string) string {
-	var b strings.Builder
-	for i, c := range cols {
-		b.WriteString(c)
-		if i < len(streamWidths) && i < len(cols)-1 {
-			b.WriteString(strings.Repeat(" ", max(streamWidths[i]-len(c), 0)+2))
-		}
-	}
-	return b.String()
-}
 
 func violationsCmd(g *globals) *cobra.Command {
 	var (
@@ -92,43 +78,7 @@ new violations as they arrive until interrupted.`,
 				}
 				return g.print(vs, violationHeader, rows)
 			}
-			cl, err := kgo.NewClient(append([]kgo.Opt{
-				kgo.ConsumeTopics(topic),
-				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-				kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-			}, kopts...)...)
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			if g.Output != "json" {
-				fmt.Fprintln(g.out, streamRow(violationHeader))
-			}
-			enc := json.NewEncoder(g.out)
-			for {
-				fetches := cl.PollFetches(ctx)
-				if ctx.Err() != nil || fetches.IsClientClosed() {
-					return nil
-				}
-				fetches.EachError(func(t string, p int32, err error) {
-					fmt.Fprintf(g.err, "meshctl: fetch %s/%d: %v\n", t, p, err)
-				})
-				var werr error
-				fetches.EachRecord(func(r *kgo.Record) {
-					v := decode(r)
-					if v == nil || werr != nil {
-						return
-					}
-					if g.Output == "json" {
-						werr = enc.Encode(v)
-					} else {
-						_, werr = fmt.Fprintln(g.out, streamRow(violationRow(v)))
-					}
-				})
-				if werr != nil {
-					return werr
-				}
-			}
+			return followTopic(ctx, g, kopts, topic, violationHeader, streamWidths, decode, violationRow)
 		},
 	}
 	cmd.Flags().StringVar(&domain, "domain", "", "only violations of this domain's products")
