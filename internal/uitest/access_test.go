@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -15,24 +14,22 @@ import (
 	"github.com/meshbone/meshbone/internal/registrar/registrartest"
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
-	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // TestAccessInBrowser asks for access to the customer-orders product
 // through the product page's form, as a user types it: a wildcard
 // principal gets the registrar's refusal on the page with the form kept;
 // a good request is listed pending; once the owning domain approves it
-// through the registrar's API, the page lists the consumer; notices to the
-// consumer and to the product show on the page.
+// through the registrar's API, the page lists the consumer; the notices
+// the registrar sends when the product and its upstream are deprecated
+// show on the page.
 func TestAccessInBrowser(t *testing.T) {
 	var (
 		regURL string
 		tokens map[string]string
-		env    *testkit.Env
 	)
-	base, ctx, problems := setUp(t, func(e *testkit.Env, o *indexer.Options) {
-		env = e
-		regURL, tokens = registrartest.Start(t, env, "sales", "marketing")
+	base, ctx, problems := setUp(t, func(env *testkit.Env, o *indexer.Options) {
+		regURL, tokens = registrartest.Start(t, env, "sales", "marketing", "product")
 		o.Registrar = regURL
 	})
 	testkit.Eventually(t, func() bool {
@@ -110,8 +107,7 @@ func TestAccessInBrowser(t *testing.T) {
 
 	// The owning domain approves it through the registrar; the page lists
 	// the consumer once the indexer has folded the approval.
-	approved, err := (&registrar.Client{URL: regURL, Token: tokens["sales"]}).ApproveAccess(context.Background(), id.Value, "")
-	if err != nil {
+	if _, err := (&registrar.Client{URL: regURL, Token: tokens["sales"]}).ApproveAccess(context.Background(), id.Value, ""); err != nil {
 		t.Fatal(err)
 	}
 	consumer := fmt.Sprintf(`#access tr.consumer[data-agreement=%q]`, id.Value)
@@ -131,10 +127,15 @@ func TestAccessInBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "marketplace-access-consumer.png")
 
-	// Notices: one to the new consumer about a new major version, one to
-	// the product from its upstream catalog; the page shows both.
-	major := storetest.Notice(events.NoticeMajorVersion, storetest.Orders, "3.0.0", storetest.ToAgreement(approved.AccessAgreement), time.Now().UTC())
-	env.ProduceEvents(major, storetest.Notice(events.NoticeDeprecated, storetest.Catalog, "1.0.0", storetest.ToDownstream(storetest.Orders), time.Now().UTC()))
+	// Notices: the owners deprecate the product, and the catalog's owners
+	// theirs, through the registrar, which notifies the new consumer and
+	// the catalog's downstream customer-orders; the page shows both.
+	for _, d := range []struct{ domain, id string }{{"sales", storetest.Orders}, {"product", storetest.Catalog}} {
+		if _, err := (&registrar.Client{URL: regURL, Token: tokens[d.domain]}).Deprecate(context.Background(), d.id,
+			registrar.DeprecateRequest{Reason: "moving to a new stream", Sunset: "2099-06-30"}); err != nil {
+			t.Fatalf("deprecate %s: %v", d.id, err)
+		}
+	}
 	sent := fmt.Sprintf(`#notices tr.notice[data-recipient=%q]`, id.Value)
 	testkit.Eventually(t, func() bool {
 		if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
@@ -144,7 +145,7 @@ func TestAccessInBrowser(t *testing.T) {
 		return err == nil && n == 2
 	}, "the notices on the page")
 	row, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sent)))
-	if err != nil || !strings.Contains(row, "major version") || !strings.Contains(row, "campaign-dashboard User:campaign-dashboard") || !strings.Contains(row, major.Message) {
+	if err != nil || !strings.Contains(row, "deprecated") || !strings.Contains(row, "campaign-dashboard User:campaign-dashboard") || !strings.Contains(row, "moving to a new stream") {
 		t.Errorf("notice row %q (%v)", row, err)
 	}
 	row, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#notices tr.notice-received`)))
