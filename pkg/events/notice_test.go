@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/meshbone/meshbone/schemas"
 )
@@ -53,22 +51,15 @@ func TestNoticeTypeMatchesSchema(t *testing.T) {
 // TestNoticeCodec encodes a notice into a record of mesh.notices.v1 keyed by
 // product id, with its CloudEvents type and id, and decodes it back.
 func TestNoticeCodec(t *testing.T) {
-	reg := srfake.New()
-	defer reg.Close()
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	topics := MeshTopics("t.")
-	c := NewCodec(cl, topics)
+	c := testCodec(t)
 	n := sampleNotice()
 	ctx := context.Background()
 	r, err := c.Encode(ctx, n, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Topic != "t.mesh.notices.v1" || string(r.Key) != "sales.customer-orders" {
-		t.Errorf("record on %s key %s, want t.mesh.notices.v1 key sales.customer-orders", r.Topic, r.Key)
+	if r.Topic != "mesh.notices.v1" || string(r.Key) != "sales.customer-orders" {
+		t.Errorf("record on %s key %s, want mesh.notices.v1 key sales.customer-orders", r.Topic, r.Key)
 	}
 	if ce := CloudEventOf(r); ce.Type != "io.meshbone.notice.major_version.v1" || ce.ID != n.NoticeID || ce.Source != "/domains/sales" {
 		t.Errorf("ce_type %q ce_id %q ce_source %q", ce.Type, ce.ID, ce.Source)
@@ -80,6 +71,7 @@ func TestNoticeCodec(t *testing.T) {
 	if !reflect.DeepEqual(back, n) {
 		t.Errorf("decoded %+v, want %+v", back, n)
 	}
+	topics := MeshTopics("t.")
 	if k, ok := topics.KindOf("t.mesh.notices.v1"); !ok || k != KindNotice || k.String() != "notice" {
 		t.Errorf("KindOf(notices topic) = %v, %v", k, ok)
 	}
