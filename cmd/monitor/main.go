@@ -55,6 +55,7 @@ func run(args []string) int {
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
+	ops.TuneGC(monitor.GCPercent)
 	svc, err := monitor.New(opts, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

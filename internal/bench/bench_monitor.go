@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshbone/meshbone/internal/kafka"
 	"github.com/meshbone/meshbone/internal/monitor"
+	"github.com/meshbone/meshbone/internal/ops"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -37,7 +38,9 @@ func init() { register("monitor", benchMonitor) }
 // process's over the same stretch. The headline
 // monitor.ratio is the median of the rounds' monitor/plain rates.
 func benchMonitor(ctx context.Context, env *Env, logf func(string, ...any)) ([]Figure, error) {
-	n, rounds := 300_000, 3
+	// Both sides run with the GOGC cmd/monitor runs with.
+	defer ops.TuneGC(monitor.GCPercent)()
+	n, rounds := 1_000_000, 3
 	if env.Quick {
 		n, rounds = 30_000, 1
 	}

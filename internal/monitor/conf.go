@@ -37,6 +37,7 @@ type portConf struct {
 // length.
 type seriesConf struct {
 	Window time.Duration
+	name   string // Window.String(): the series' key in the state
 	objs   []objective
 }
 
@@ -48,7 +49,7 @@ type objective struct {
 }
 
 // key names the series in the state topic.
-func (c seriesConf) key() string { return c.Window.String() }
+func (c seriesConf) key() string { return c.name }
 
 // schemaSource gives the Avro schema of a schema id (PortDecoder.Schema).
 type schemaSource func(ctx context.Context, id int) (*events.RuleEnv, error)
@@ -118,7 +119,7 @@ func portConfs(ctx context.Context, p *events.DataProduct, env schemaSource) ([]
 			}
 			i := slices.IndexFunc(c.series, func(s seriesConf) bool { return s.Window == w })
 			if i < 0 {
-				c.series = append(c.series, seriesConf{Window: w})
+				c.series = append(c.series, seriesConf{Window: w, name: w.String()})
 				i = len(c.series) - 1
 			}
 			c.series[i].objs = append(c.series[i].objs, o)

@@ -31,6 +31,11 @@ const (
 	// ServiceSource is the CloudEvents source of the QualityEvents the
 	// monitor publishes.
 	ServiceSource = "/services/monitor"
+	// GCPercent is the GOGC cmd/monitor runs with unless GOGC is set:
+	// decoding allocates a map per record against a live heap of a few MB
+	// (the open windows), so at the default of 100 the collector runs many
+	// times a second.
+	GCPercent = 400
 	// MetadataMinAge bounds the transactional client's wait between
 	// metadata refreshes, as the governor's (see governor.MetadataMinAge).
 	MetadataMinAge = 250 * time.Millisecond
