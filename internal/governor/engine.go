@@ -426,7 +426,7 @@ func slotClass(t policy.Trigger) string {
 // slot returns the slot of policy p for the event of vars:
 // "<policy id>@<class>", made once per policy id, or for an observed run
 // and a policy that reads it, "<policy id>@data/<stream>" (see
-// ProductState.Open).
+// ProductState.Open and policy.Vars.Stream).
 func (e *Engine) slot(p *policy.Policy, vars *policy.Vars) string {
 	if st := vars.Stream(); st != "" && p.ReadsRun {
 		return p.ID + "@data/" + st

@@ -107,8 +107,8 @@ func TestObservedRunsRaiseAndResolve(t *testing.T) {
 	wantViolations(t, "a window below the port's completeness", got,
 		"OPEN quality-slo sales.orders run monitor-orders: checks below their SLO: orders.email.completeness (COMPLETENESS 0.95, SLO >= 0.99)")
 	opened := got[0].ViolationID
-	if ps, _ := e.Product(p.ID); ps.Open["quality-slo@data/observed/orders"] == nil {
-		t.Fatalf("open slots %v, want quality-slo@data/observed/orders", slices.Sorted(mapsKeys(ps.Open)))
+	if ps, _ := e.Product(p.ID); ps.Open["quality-slo@data/observed/orders/1h0m0s"] == nil {
+		t.Fatalf("open slots %v, want quality-slo@data/observed/orders/1h0m0s", slices.Sorted(mapsKeys(ps.Open)))
 	}
 
 	got = judgeOne(e, Item{Quality: observedRun(p.ID, "returns", w, 0, 50), CE: monitorCE, Src: src})
@@ -127,7 +127,7 @@ func TestObservedRunsRaiseAndResolve(t *testing.T) {
 		t.Errorf("resolved %s (%s), want %s by a pass", got[0].ViolationID, got[0].Evidence["resolution"], opened)
 	}
 	ps, _ := e.Product(p.ID)
-	if keys := slices.Sorted(mapsKeys(ps.Open)); strings.Join(keys, ",") != "quality-slo@data,quality-slo@data/observed/returns" {
+	if keys := slices.Sorted(mapsKeys(ps.Open)); strings.Join(keys, ",") != "quality-slo@data,quality-slo@data/observed/returns/1h0m0s" {
 		t.Errorf("open slots %v, want the reported run's and returns'", keys)
 	}
 }
@@ -188,8 +188,8 @@ func TestReportedVersusObserved(t *testing.T) {
 
 	ps, _ := e.Product(p.ID)
 	want := []policy.Observation{
-		{Port: "orders", Name: "orders.email.completeness", Dimension: "COMPLETENESS", Column: "email", Observed: 0.985, EventID: fmt.Sprintf("obs-sales.orders-orders-%d", w.Add(time.Hour).Unix())},
-		{Port: "orders", Name: "orders.volume", Dimension: "VOLUME", Observed: 120, EventID: fmt.Sprintf("obs-sales.orders-orders-%d", w.Add(time.Hour).Unix())},
+		{Port: "orders", Window: "1h0m0s", Name: "orders.email.completeness", Dimension: "COMPLETENESS", Column: "email", Observed: 0.985, EventID: fmt.Sprintf("obs-sales.orders-orders-%d", w.Add(time.Hour).Unix())},
+		{Port: "orders", Window: "1h0m0s", Name: "orders.volume", Dimension: "VOLUME", Observed: 120, EventID: fmt.Sprintf("obs-sales.orders-orders-%d", w.Add(time.Hour).Unix())},
 	}
 	if !slices.Equal(ps.Observed, want) {
 		t.Errorf("observed\n got %+v\nwant %+v", ps.Observed, want)

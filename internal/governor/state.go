@@ -55,10 +55,10 @@ type ProductState struct {
 	// (quality events and freshness checks) in another, so a quality run
 	// never clears what a descriptor broke, and the reverse. A policy that
 	// reads the run (policy.Policy.ReadsRun) judges the monitor's observed
-	// runs of each port in a slot of their own,
-	// "<policy id>@data/observed/<port>" (policy.Vars.Stream), so that a
-	// port's window never clears what a reported run or another port's
-	// window raised.
+	// runs of each port and window length in a slot of their own,
+	// "<policy id>@data/observed/<port>/<window>" (policy.Vars.Stream), so
+	// that a port's window never clears what a reported run or another
+	// series' window raised.
 	Open map[string]*OpenViolation `json:"open,omitempty"`
 	// Published is the signature of the compliance status last published
 	// (status, version, open violation ids): a status is published only
@@ -73,7 +73,8 @@ type ProductState struct {
 	// product is judged again.
 	Upstream string `json:"upstream,omitempty"`
 	// Observed is the newest observed value of each of the product's
-	// checks: the checks of the newest observed run of each port, in the
+	// checks: the checks of the newest observed run of each port and
+	// window length, in the
 	// order of the product's partition of the quality topic (see
 	// policy.Observe). Never modified in place: a batch replaces it.
 	Observed []policy.Observation `json:"observed,omitempty"`

@@ -65,7 +65,8 @@
 //	                           observed value of each of the product's
 //	                           checks: {port, name, dimension, column,
 //	                           observed, event_id}, the checks of the newest
-//	                           observed run of each port in the order of the
+//	                           observed run of each port and window length
+//	                           ({..., window: "1h0m0s"}) in the order of the
 //	                           product's partition (kept by the governor)
 //	upstream  list(policy.Upstream)  the product's inputs as the mesh knows
 //	                           them: {id, known, status} with status ACTIVE,
@@ -106,9 +107,10 @@
 //	mesh_duration(string) duration        an SLA duration: a Go duration, optionally
 //	                                      led by days ("15m", "1d", "1d12h")
 //
-// A policy that reads quality or observations judges each port's observed
-// runs in a slot of its own (see the governor): one port's window neither
-// clears nor hides what a reported run or another port's window raised.
+// A policy that reads quality or observations judges the observed runs of
+// each port and window length in a slot of its own (see the governor): one
+// port's window neither clears nor hides what a reported run or another
+// series' window raised.
 //
 // An expression that fails at run time (a missing map key, a bad duration)
 // does not stop anything: the decision says so, and the governor turns it

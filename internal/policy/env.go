@@ -152,9 +152,13 @@ type QualityCheck struct {
 
 // Observation is the newest value the monitor observed for one check of a
 // product (variable observations): the checks of the newest observed run of
-// each port, in the order of port, dimension, column and name.
+// each port and window length, in the order of port, window, dimension,
+// column and name.
 type Observation struct {
-	Port      string  `cel:"port" json:"port"`
+	Port string `cel:"port" json:"port"`
+	// Window is the length of the run's window ("1h0m0s"): a port's
+	// objectives of different windows are measured in runs of their own.
+	Window    string  `cel:"window" json:"window,omitempty"`
 	Name      string  `cel:"name" json:"name"`
 	Dimension string  `cel:"dimension" json:"dimension"`
 	Column    string  `cel:"column" json:"column,omitempty"`

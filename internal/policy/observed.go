@@ -14,28 +14,40 @@ import (
 // in each product's state, in the order of its partition of the quality
 // topic) and how a reported run is compared with them.
 
+// windowOf is the length of an observed run's window ("1h0m0s"), "" when
+// it has none.
+func windowOf(ev *events.QualityEvent) string {
+	if ev.WindowStart == nil || ev.WindowEnd == nil {
+		return ""
+	}
+	return ev.WindowEnd.Sub(*ev.WindowStart).String()
+}
+
 // Observe returns obs with the checks of the observed run ev in place of
-// those of ev's port: an observed run of a port measures every objective of
-// the port, so the port's older observations go. obs is not modified (the
-// result is a new slice when anything changes); it stays sorted by port,
-// dimension, column and name. A run that is not observed, or names no
-// port, changes nothing.
+// those of ev's port and window length: an observed run measures every
+// objective of its port with that window, so their older observations go.
+// obs is not modified (the result is a new slice when anything changes);
+// it stays sorted by port, window, dimension, column and name. A run that
+// is not observed, or names no port, changes nothing.
 func Observe(obs []Observation, ev *events.QualityEvent) []Observation {
 	if !ev.Observed() || ev.Port == nil {
 		return obs
 	}
-	port := *ev.Port
+	port, window := *ev.Port, windowOf(ev)
 	out := make([]Observation, 0, len(obs)+len(ev.Checks))
 	for _, o := range obs {
-		if o.Port != port {
+		if o.Port != port || o.Window != window {
 			out = append(out, o)
 		}
 	}
 	for _, c := range ev.Checks {
-		out = append(out, Observation{Port: port, Name: c.Name, Dimension: string(c.Dimension), Column: deref(c.Column), Observed: c.Observed, EventID: ev.EventID})
+		out = append(out, Observation{Port: port, Window: window, Name: c.Name, Dimension: string(c.Dimension), Column: deref(c.Column), Observed: c.Observed, EventID: ev.EventID})
 	}
 	slices.SortStableFunc(out, func(a, b Observation) int {
 		if c := strings.Compare(a.Port, b.Port); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Window, b.Window); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.Dimension, b.Dimension); c != 0 {

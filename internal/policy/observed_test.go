@@ -123,8 +123,8 @@ func TestObservedRunVars(t *testing.T) {
 	if q.Origin != "OBSERVED" || q.Port != "orders" || !q.WindowStart.Equal(t0.Add(-time.Hour)) || !q.WindowEnd.Equal(t0) || q.Checks[0].Port != "orders" {
 		t.Errorf("quality %+v", q)
 	}
-	if v.Stream() != "observed/orders" {
-		t.Errorf("stream %q, want observed/orders", v.Stream())
+	if v.Stream() != "observed/orders/1h0m0s" {
+		t.Errorf("stream %q, want observed/orders/1h0m0s", v.Stream())
 	}
 	r := NewVars(quality(goodProduct(), t0))
 	if r.quality.Origin != "REPORTED" || r.Stream() != "" {
@@ -153,11 +153,21 @@ func TestObserve(t *testing.T) {
 		t.Fatalf("Observe modified its input: %+v", obs)
 	}
 	want := []Observation{
-		{Port: "orders", Name: "v", Dimension: "VOLUME", Observed: 9, EventID: "obs-3"},
-		{Port: "returns", Name: "v", Dimension: "VOLUME", Observed: 7, EventID: "obs-2"},
+		{Port: "orders", Window: "1h0m0s", Name: "v", Dimension: "VOLUME", Observed: 9, EventID: "obs-3"},
+		{Port: "returns", Window: "1h0m0s", Name: "v", Dimension: "VOLUME", Observed: 7, EventID: "obs-2"},
 	}
 	if !reflect.DeepEqual(obs2, want) {
 		t.Errorf("observations\n got %+v\nwant %+v", obs2, want)
+	}
+	// A day's window of orders is another series: the hour's stay.
+	d := observed(p, "orders", check("v", events.DimensionVolume, "", 200, ">=", 1)).Quality
+	d.EventID, d.WindowStart = "obs-4", ptr(t0.Add(-24*time.Hour))
+	daily := Observe(obs2, d)
+	if len(daily) != 3 || daily[0] != want[0] || daily[1].Window != "24h0m0s" || daily[1].Observed != 200 || daily[2] != want[1] {
+		t.Errorf("after a day's window: %+v", daily)
+	}
+	if v := NewVars(Input{Trigger: TriggerQuality, Quality: d}); v.Stream() != "observed/orders/24h0m0s" {
+		t.Errorf("a day's window on stream %q", v.Stream())
 	}
 	if got := Observe(obs2, quality(p, t0).Quality); !reflect.DeepEqual(got, want) {
 		t.Errorf("a reported run changed the observations: %+v", got)

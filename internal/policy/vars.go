@@ -179,6 +179,9 @@ func NewVars(in Input) *Vars {
 		v.act.quality = a.NativeToValue(&v.quality)
 		if in.Quality.Observed() {
 			v.stream = "observed/" + v.quality.Port
+			if w := windowOf(in.Quality); w != "" {
+				v.stream += "/" + w
+			}
 		}
 	}
 	if len(in.Observations) > 0 {
@@ -218,11 +221,12 @@ func adapter() types.Adapter {
 }
 
 // Stream names the run stream of an observed quality run,
-// "observed/<port>", and is "" for every other event (a reported run
-// included): the governor keeps the verdicts of the policies that read the
-// run (Policy.ReadsRun) on each stream apart, so that one port's observed
-// window neither clears nor hides what another port's, or a reported run,
-// raised.
+// "observed/<port>/<window length>" (the monitor measures a port's
+// objectives of each window length in runs of their own), and is "" for
+// every other event (a reported run included): the governor keeps the
+// verdicts of the policies that read the run (Policy.ReadsRun) on each
+// stream apart, so that one port's observed window neither clears nor
+// hides what another series', or a reported run, raised.
 func (v *Vars) Stream() string { return v.stream }
 
 // EventID is the id of the judged event.
