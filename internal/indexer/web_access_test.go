@@ -134,8 +134,8 @@ func TestAccessRequestForm(t *testing.T) {
 }
 
 // TestAccessRequestFormWithoutRegistrar: without -registrar the page has no
-// form and filing one is refused; a registrar that does not answer is a
-// 502 that says so.
+// form and filing one is refused; a retired product offers no way to ask;
+// a registrar that does not answer is a 502 that says so.
 func TestAccessRequestFormWithoutRegistrar(t *testing.T) {
 	env := testkit.New(t)
 	pub := newPublisher(t, env)
@@ -152,6 +152,10 @@ func TestAccessRequestFormWithoutRegistrar(t *testing.T) {
 	code, _, body := postForm(t, none.URL(), storetest.Orders, accessForm("t"))
 	if code != 404 || !strings.Contains(body, "this marketplace files no access requests: the indexer runs without -registrar; use meshctl access request") {
 		t.Errorf("filing without a registrar: HTTP %d", code)
+	}
+	_, page = get(t, none.URL()+"/products/"+storetest.OldLeads)
+	if text := string(page); !strings.Contains(text, "This product is retired: it takes no new consumers.") || strings.Contains(text, "meshctl access request") {
+		t.Error("a retired product's page offers to ask for access")
 	}
 	code, _, body = postForm(t, dead.URL(), storetest.Orders, accessForm("t"))
 	if code != http.StatusBadGateway || !strings.Contains(body, "the registrar does not answer; try again later") {
