@@ -47,7 +47,8 @@ const marketingToken = "marketing-secret"
 // for them (the registrar's created by kafka-acls.sh from the arguments
 // `meshctl acl bootstrap --kafka-acls` prints, the others' with kadm): a
 // product registered through the registrar is judged by the governor and
-// shown by the indexer, and the monitor measures its port. Then a consumer without an agreement is refused by the
+// shown by the indexer, and the monitor measures its port; audit events and
+// dead letters are written. Then a consumer without an agreement is refused by the
 // broker; once the owner approves its request it reads the port (in groups
 // of its prefix only); after the revocation it is refused again; and the
 // same with an agreement that expires.
@@ -202,6 +203,11 @@ func TestMeshUnderACLs(t *testing.T) {
 	confidential := strings.Replace(descriptor("secret"), "sensitivity: internal", "sensitivity: confidential", 1)
 	confidential = strings.Replace(confidential, "  retentionDays: 30\n",
 		"  retentionDays: 30\n  quality:\n    - {dimension: volume, port: events, operator: \">=\", threshold: 1, window: 1m}\n", 1)
+	// A record that is no event: the governor and the indexer dead-letter
+	// it.
+	if err := env.Client().ProduceSync(ctx, &kgo.Record{Topic: env.Topics.Lifecycle, Value: []byte("not an event")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	if a := call(t, http.MethodPost, reg.URL()+"/api/v1/products", salesToken, []byte(confidential)); a.status != http.StatusCreated {
 		t.Fatalf("register %s: %d %s", id, a.status, a.raw)
 	}
@@ -212,6 +218,15 @@ func TestMeshUnderACLs(t *testing.T) {
 		return err == nil && p != nil && p.ComplianceStatus != nil
 	}, func() string { return "the indexer shows " + id + " with the governor's judgement" })
 	fig.set("cluster.acl.registered_to_judged_seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
+	records := func(topic string) int64 {
+		var n int64
+		for _, o := range c.endOffsets(topic) {
+			n += o
+		}
+		return n
+	}
+	within(t, aclChangeWait, func() bool { return records(env.Topics.Audit) > 0 && records(env.Topics.DLQ) >= 2 },
+		func() string { return "audit events and the governor's and the indexer's dead letters written" })
 
 	// Records on the port, written by the producing domain (here the super
 	// user): the last, of now, closes the monitor's windows before it.
