@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshbone/meshbone/internal/indexer"
 	"github.com/meshbone/meshbone/internal/store"
 )
 
@@ -38,7 +39,10 @@ func qualityCmd(g *globals) *cobra.Command {
 		Long: `Show the recent quality of a product, check by check: what meshbone's monitor
 observed on its ports (one run per port and window) beside what the product's
 pipelines reported. Series of one check (the same dimension and column) are
-printed side by side, one row per run time; a failed check is marked "!".`,
+printed side by side, one row per run time; a failed check is marked "!". A
+series is named as on the product page: "observed on <port>" (with the
+window length or the check's name when the port has several), "reported
+as <check>".`,
 		Example: `  meshctl quality sales.customer-orders
   meshctl quality sales.customer-orders -o json`,
 		Args: cobra.ExactArgs(1),
@@ -81,25 +85,6 @@ func qualityOf(p *store.Product) qualityReport {
 	return rep
 }
 
-// seriesLabel names a series in a column header: "OBSERVED orders" (with
-// the check's name when the port has several of the group) or "REPORTED
-// row_count".
-func seriesLabel(cs store.CheckSeries, group []store.CheckSeries) string {
-	if cs.Origin != "OBSERVED" {
-		return "REPORTED " + cs.Name
-	}
-	n := 0
-	for _, o := range group {
-		if o.Origin == cs.Origin && o.Port == cs.Port {
-			n++
-		}
-	}
-	if n > 1 {
-		return "OBSERVED " + cs.Port + " " + cs.Name
-	}
-	return "OBSERVED " + cs.Port
-}
-
 // printCheck prints one check: a heading with each series' latest
 // objective, then one row per run time with each series' value.
 func (g *globals) printCheck(c qualityCheck) error {
@@ -107,7 +92,7 @@ func (g *globals) printCheck(c qualityCheck) error {
 	header := []string{"  AT"}
 	times := map[time.Time]bool{}
 	for _, cs := range c.Series {
-		label := seriesLabel(cs, c.Series)
+		label := indexer.SeriesLabel(cs, c.Series)
 		header = append(header, label)
 		if n := len(cs.Points); n > 0 {
 			last := cs.Points[n-1]
@@ -118,7 +103,7 @@ func (g *globals) printCheck(c qualityCheck) error {
 				}
 				times[pt.At] = true
 			}
-			objectives = append(objectives, fmt.Sprintf("%s %s %s, %d/%d passed", strings.ToLower(label), last.Operator, measure(last.Threshold), passed, n))
+			objectives = append(objectives, fmt.Sprintf("%s %s %s, %d/%d passed", label, last.Operator, measure(last.Threshold), passed, n))
 		}
 	}
 	fmt.Fprintf(g.out, "%s  (%s)\n", c.Group, strings.Join(objectives, "; "))

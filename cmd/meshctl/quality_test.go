@@ -25,8 +25,8 @@ func TestQualityCommand(t *testing.T) {
 	// The example mesh reports six runs from T0+14m, one a minute; the
 	// monitor observed four windows published at T0+14m30s, 16m, 17m30s
 	// and 19m (storetest.ObservedOrders).
-	want := `completeness  (reported completeness >= 0.95, 4/6 passed)
-  AT                   REPORTED completeness
+	want := `completeness  (reported as completeness >= 0.95, 4/6 passed)
+  AT                   reported as completeness
   2026-03-02 09:14:00  0.99
   2026-03-02 09:15:00  0.985
   2026-03-02 09:16:00  0.97
@@ -34,23 +34,23 @@ func TestQualityCommand(t *testing.T) {
   2026-03-02 09:18:00  0.93 !
   2026-03-02 09:19:00  0.91 !
 
-completeness of email  (observed orders >= 0.99, 3/4 passed)
-  AT                   OBSERVED orders
+completeness of email  (observed on orders >= 0.99, 3/4 passed)
+  AT                   observed on orders
   2026-03-02 09:14:30  0.998
   2026-03-02 09:16:00  0.995
   2026-03-02 09:17:30  0.993
   2026-03-02 09:19:00  0.97 !
 
-volume  (observed orders >= 800, 4/4 passed; reported row_count >= 900, 6/6 passed)
-  AT                   OBSERVED orders  REPORTED row_count
-  2026-03-02 09:14:00  -                1000
-  2026-03-02 09:14:30  820              -
-  2026-03-02 09:15:00  -                1150
-  2026-03-02 09:16:00  860              1300
-  2026-03-02 09:17:00  -                1450
-  2026-03-02 09:17:30  900              -
-  2026-03-02 09:18:00  -                1600
-  2026-03-02 09:19:00  940              1750
+volume  (observed on orders >= 800, 4/4 passed; reported as row_count >= 900, 6/6 passed)
+  AT                   observed on orders  reported as row_count
+  2026-03-02 09:14:00  -                   1000
+  2026-03-02 09:14:30  820                 -
+  2026-03-02 09:15:00  -                   1150
+  2026-03-02 09:16:00  860                 1300
+  2026-03-02 09:17:00  -                   1450
+  2026-03-02 09:17:30  900                 -
+  2026-03-02 09:18:00  -                   1600
+  2026-03-02 09:19:00  940                 1750
 `
 	if out != want {
 		t.Errorf("quality:\n%s\nwant:\n%s", out, want)

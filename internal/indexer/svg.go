@@ -161,6 +161,33 @@ type chartPoint struct {
 	Title  string
 }
 
+// SeriesLabel names a series among the others of its group: "reported as
+// <check>", "observed on <port>", followed, when the port has other
+// observed series in the group, by " per <window>" (another window length)
+// or " as <check>" (another check of the same windows, e.g. a second
+// validity rule).
+func SeriesLabel(cs store.CheckSeries, group []store.CheckSeries) string {
+	if cs.Origin != "OBSERVED" {
+		return "reported as " + cs.Name
+	}
+	label := "observed on " + cs.Port
+	otherWindow, sameWindow := false, false
+	for _, o := range group {
+		if o.Origin != cs.Origin || o.Port != cs.Port || (o.Window == cs.Window && o.Name == cs.Name) {
+			continue
+		}
+		otherWindow = otherWindow || o.Window != cs.Window
+		sameWindow = sameWindow || o.Window == cs.Window
+	}
+	if otherWindow {
+		label += " per " + humanDuration(cs.Window)
+	}
+	if sameWindow {
+		label += " as " + cs.Name
+	}
+	return label
+}
+
 // chartsOf groups series by what they measure, in the order given (the
 // store's: by group, observed first), one chart per group.
 func chartsOf(series []store.CheckSeries) []chartView {
@@ -214,22 +241,13 @@ func chartOf(group []store.CheckSeries) chartView {
 		return c.PlotL + float64(t.Sub(first))/float64(span)*(c.PlotR-c.PlotL)
 	}
 	y := func(v float64) float64 { return c.PlotB - (v-lo)/(hi-lo)*(c.PlotB-c.PlotT) }
-	perPort := map[string]int{} // observed series of each port
-	for _, cs := range group {
-		if cs.Origin == "OBSERVED" {
-			perPort[cs.Port]++
-		}
-	}
 	for _, cs := range group {
 		if len(cs.Points) == 0 {
 			continue
 		}
-		sv := seriesView{Origin: "reported", Label: "reported as " + cs.Name, Single: len(cs.Points) == 1}
+		sv := seriesView{Origin: "reported", Label: SeriesLabel(cs, group), Single: len(cs.Points) == 1}
 		if cs.Origin == "OBSERVED" {
-			sv.Origin, sv.Label = "observed", "observed on "+cs.Port
-			if perPort[cs.Port] > 1 { // a port's validity rules: named apart
-				sv.Label += " as " + cs.Name
-			}
+			sv.Origin = "observed"
 		}
 		passed := 0
 		var line, thr []string

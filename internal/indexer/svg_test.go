@@ -55,3 +55,24 @@ func TestChartsOfObservedAndReported(t *testing.T) {
 		t.Errorf("axis %s..%s threshold %s", vol.FirstAt, vol.LastAt, vol.ThresholdLabel)
 	}
 }
+
+func TestSeriesLabel(t *testing.T) {
+	obs := func(port, name, window string) store.CheckSeries {
+		return store.CheckSeries{Name: name, Origin: "OBSERVED", Port: port, Window: window}
+	}
+	for _, group := range []struct {
+		series []store.CheckSeries
+		want   []string
+	}{
+		{[]store.CheckSeries{obs("orders", "volume", "1h0m0s"), obs("orders", "volume", "24h0m0s"), obs("returns", "volume", "1h0m0s"), {Name: "rows", Origin: "REPORTED"}},
+			[]string{"observed on orders per 1h", "observed on orders per 24h", "observed on returns", "reported as rows"}},
+		{[]store.CheckSeries{obs("orders", "validity:a > 0", "1h0m0s"), obs("orders", "validity:b > 0", "1h0m0s")},
+			[]string{"observed on orders as validity:a > 0", "observed on orders as validity:b > 0"}},
+	} {
+		for i, cs := range group.series {
+			if got := SeriesLabel(cs, group.series); got != group.want[i] {
+				t.Errorf("label of %+v: %q, want %q", cs, got, group.want[i])
+			}
+		}
+	}
+}

@@ -119,6 +119,9 @@ type CheckSeries struct {
 	Column    string               `json:"column,omitempty"`
 	Origin    events.QualityOrigin `json:"origin"`
 	Port      string               `json:"port,omitempty"`
+	// Window is the length of an observed series' windows ("1h0m0s"): the
+	// monitor measures a port's objectives of each length apart.
+	Window string `json:"window,omitempty"`
 	// Group is what the check measures, its dimension and column in lower
 	// case ("completeness of email", "volume"): the series of one group,
 	// observed and reported, are drawn in one chart and compared side by
@@ -317,15 +320,19 @@ func (s *Store) quality(ctx context.Context, tx *sql.Tx, p *Product) error {
 		}
 		return strings.Compare(b.EventID, a.EventID)
 	})
-	type key struct{ origin, port, name string }
+	type key struct{ origin, port, window, name string }
 	series := map[key]*CheckSeries{}
 	for i := len(p.Quality.Runs) - 1; i >= 0; i-- {
 		r := p.Quality.Runs[i]
+		window := ""
+		if r.WindowStart != nil && r.WindowEnd != nil {
+			window = r.WindowEnd.Sub(*r.WindowStart).String()
+		}
 		for _, c := range r.Checks {
-			k := key{string(r.Origin), r.Port, c.Name}
+			k := key{string(r.Origin), r.Port, window, c.Name}
 			cs := series[k]
 			if cs == nil {
-				cs = &CheckSeries{Name: c.Name, Dimension: string(c.Dimension), Origin: r.Origin, Port: r.Port, Group: strings.ToLower(string(c.Dimension))}
+				cs = &CheckSeries{Name: c.Name, Dimension: string(c.Dimension), Origin: r.Origin, Port: r.Port, Window: window, Group: strings.ToLower(string(c.Dimension))}
 				if c.Column != nil && *c.Column != "" {
 					cs.Column = *c.Column
 					cs.Group += " of " + cs.Column
@@ -340,7 +347,7 @@ func (s *Store) quality(ctx context.Context, tx *sql.Tx, p *Product) error {
 	}
 	slices.SortFunc(p.Quality.Checks, func(a, b CheckSeries) int {
 		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(string(a.Origin), string(b.Origin)), // OBSERVED < REPORTED
-			strings.Compare(a.Port, b.Port), strings.Compare(a.Name, b.Name))
+			strings.Compare(a.Port, b.Port), strings.Compare(a.Window, b.Window), strings.Compare(a.Name, b.Name))
 	})
 	return nil
 }

@@ -48,6 +48,9 @@ func TestObservedQuality(t *testing.T) {
 	var series []string
 	for _, cs := range p.Quality.Checks {
 		series = append(series, cs.Group+": "+string(cs.Origin)+" "+cs.Port+" "+cs.Name+" "+cs.Column)
+		if cs.Origin == events.OriginObserved && cs.Window != "1m0s" {
+			t.Errorf("observed series %s window %q, want 1m0s", cs.Name, cs.Window)
+		}
 		if cs.Name == "orders.volume" && (len(cs.Points) != 4 || cs.Points[3].Observed != 940 || cs.Points[0].RunID != "monitor-orders") {
 			t.Errorf("observed volume points %+v", cs.Points)
 		}
