@@ -39,7 +39,8 @@ func qualityCmd(g *globals) *cobra.Command {
 		Long: `Show the recent quality of a product, check by check: what meshbone's monitor
 observed on its ports (one run per port and window) beside what the product's
 pipelines reported. Series of one check (the same dimension and column) are
-printed side by side, one row per run time; a failed check is marked "!". A
+printed side by side, one row per second with a run; a failed check is
+marked "!". A
 series is named as on the product page: "observed on <port>" (with the
 window length or the check's name when the port has several), "reported
 as <check>".`,
@@ -107,28 +108,32 @@ func (g *globals) printCheck(c qualityCheck) error {
 		}
 	}
 	fmt.Fprintf(g.out, "%s  (%s)\n", c.Group, strings.Join(objectives, "; "))
+	// One row per second: a window the monitor closed and the report that
+	// made it close are usually the same second apart by milliseconds.
 	order := make([]time.Time, 0, len(times))
 	for t := range times {
-		order = append(order, t)
+		order = append(order, t.UTC().Truncate(time.Second))
 	}
 	slices.SortFunc(order, func(a, b time.Time) int { return a.Compare(b) })
+	order = slices.Compact(order)
 	rows := make([][]string, 0, len(order))
 	for _, at := range order {
-		row := []string{"  " + at.UTC().Format("2006-01-02 15:04:05")}
+		row := []string{"  " + at.Format("2006-01-02 15:04:05")}
 		for _, cs := range c.Series {
-			cell := ""
+			var cell []string
 			for _, pt := range cs.Points {
-				if pt.At.Equal(at) {
-					cell = measure(pt.Observed)
+				if pt.At.UTC().Truncate(time.Second).Equal(at) {
+					v := measure(pt.Observed)
 					if !pt.Passed {
-						cell += " !"
+						v += " !"
 					}
+					cell = append(cell, v)
 				}
 			}
-			if cell == "" {
-				cell = "-"
+			if len(cell) == 0 {
+				cell = []string{"-"}
 			}
-			row = append(row, cell)
+			row = append(row, strings.Join(cell, ", "))
 		}
 		rows = append(rows, row)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
@@ -54,6 +55,24 @@ volume  (observed on orders >= 800, 4/4 passed; reported as row_count >= 900, 6/
 `
 	if out != want {
 		t.Errorf("quality:\n%s\nwant:\n%s", out, want)
+	}
+
+	// Runs within one second share a row; two of one series are both shown.
+	at := storetest.T0.Add(time.Hour)
+	d2 := startIndexer(t, func(*testkit.Env) []events.Event {
+		p := storetest.Product("sales", "pair")
+		rep := storetest.Quality("q-rep", p.ID, "nightly", at.Add(300*time.Millisecond), storetest.Check("rows", events.DimensionVolume, 12, 10))
+		rep2 := storetest.Quality("q-rep2", p.ID, "retry", at.Add(700*time.Millisecond), storetest.Check("rows", events.DimensionVolume, 9, 10))
+		obs := storetest.Observed("q-obs", p.ID, "orders", at.Add(-90*time.Second), time.Minute, storetest.Check("volume", events.DimensionVolume, 11, 10))
+		return []events.Event{storetest.Lifecycle("lc-pair", events.LifecycleRegistered, p, at.Add(-time.Hour)), rep, rep2, obs}
+	})
+	out, err = meshctl(t, "quality", "sales.pair", "--indexer", d2.url)
+	want = `volume  (observed on orders >= 10, 1/1 passed; reported as rows >= 10, 1/2 passed)
+  AT                   observed on orders  reported as rows
+  2026-03-02 10:00:00  11                  12, 9 !
+`
+	if err != nil || out != want {
+		t.Errorf("runs of one second: %v\n%s\nwant:\n%s", err, out, want)
 	}
 
 	out, err = run("quality", storetest.Orders, "-o", "json")
