@@ -202,6 +202,16 @@ func TestNoticesOnLifecycle(t *testing.T) {
 	if after := w.notices(); len(after) != len(before) {
 		t.Errorf("%d notices after a restart, %d before", len(after), len(before))
 	}
+	// The ownership came back from the lifecycle topic.
+	if g := w.get("marketing.campaigns"); g.str("product", "ownership", "developer") != "campaign-pipelines" || g.str("product", "ownership", "channel") != "slack:#campaigns" ||
+		fmt.Sprint(g.Body["product"].(map[string]any)["ownership"].(map[string]any)["escalation_path"]) != "[ana@marketing head@marketing]" {
+		t.Errorf("ownership after a restart: %s", g.Raw)
+	}
+	bad := w.post(marketingToken, desc{domain: "marketing", name: "reach", version: "1.0.0"}.yaml()+strings.Replace(ownershipYAML, `"slack:#campaigns"`, `"#campaigns"`, 1))
+	bad.want(t, http.StatusBadRequest, "invalid_descriptor")
+	if got := bad.str("error", "message"); got != `spec.ownership.channel: must be mailto:<address>, slack:#<channel> or an https URL, got "#campaigns"` || bad.str("error", "field") != "spec.ownership.channel" {
+		t.Errorf("a bad channel: %s", bad.Raw)
+	}
 }
 
 // TestRetireWithAgreements: a product with agreements in force is not
