@@ -387,7 +387,7 @@ func (s *Service) observe(ctx context.Context, r *kgo.Record, c *portConf, o *ob
 		o.control = true
 		return
 	}
-	m, err := s.decode(ctx, r.Value)
+	m, err := s.decode(ctx, c, r.Value)
 	if err != nil {
 		var de *events.DecodeError
 		if errors.As(err, &de) && !de.Permanent() {
@@ -425,15 +425,15 @@ func (s *Service) observe(ctx context.Context, r *kgo.Record, c *portConf, o *ob
 var decodeAPI = avro.Config{MaxSliceAllocSize: 1 << 20}.Freeze()
 
 // decode decodes a port record's value (Confluent wire format) into a
-// map[string]any. It does what PortDecoder.Decode does, but decodes into the
+// map[string]any of the fields c needs (see project). It does what PortDecoder.Decode does, but decodes into the
 // map directly rather than through an interface value, which is a third
 // cheaper with hamba. Errors are *events.DecodeError.
-func (s *Service) decode(ctx context.Context, value []byte) (map[string]any, error) {
+func (s *Service) decode(ctx context.Context, c *portConf, value []byte) (map[string]any, error) {
 	if len(value) < 5 || value[0] != 0 {
 		return nil, &events.DecodeError{Class: events.ClassBadMagic, Err: errors.New("not in the Confluent wire format (magic byte 0 and a 4-byte schema id)")}
 	}
 	id := int(binary.BigEndian.Uint32(value[1:5]))
-	sch, err := s.dec.Schema(ctx, id)
+	sch, err := s.schema(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,10 @@ import (
 // orderSchema is the schema of the test ports' records.
 const orderSchema = `{"type":"record","name":"Order","namespace":"test","fields":[
  {"name":"order_id","type":"string"},
+ {"name":"lines","type":{"type":"array","items":{"type":"record","name":"Line","fields":[{"name":"sku","type":"string"},{"name":"qty","type":"int"}]}}},
  {"name":"email","type":["null","string"],"default":null},
- {"name":"amount","type":"double"}]}`
+ {"name":"amount","type":"double"},
+ {"name":"note","type":"string"}]}`
 
 // portPartitions is the partition count of the test port topics.
 const portPartitions = 3
@@ -102,7 +104,7 @@ func (w *world) addProduct(name string) testPort {
 			ID: p.product, Name: name, Domain: "test", OwnerTeam: "t", Version: "1.0.0", Sensitivity: events.SensitivityInternal,
 			RetentionDays: 7, Tags: []string{}, Inputs: []string{}, Labels: map[string]string{},
 			QualitySLOs: objectives(),
-			OutputPorts: []events.OutputPort{{Name: "orders", Topic: p.topic, SchemaSubject: p.topic + "-value", SchemaID: &id, Format: "avro", Partitions: portPartitions, Fields: []string{"order_id", "email", "amount"}}},
+			OutputPorts: []events.OutputPort{{Name: "orders", Topic: p.topic, SchemaSubject: p.topic + "-value", SchemaID: &id, Format: "avro", Partitions: portPartitions, Fields: []string{"order_id", "lines", "email", "amount", "note"}}},
 		},
 	})
 	w.ports = append(w.ports, p)
@@ -130,7 +132,10 @@ func (w *world) write(p testPort, t0 time.Time, stream []rec) {
 			value = []byte{0, 0, 0, 0, byte(p.schemaID), 0xff, 0xff}
 			binary.BigEndian.PutUint32(value[1:5], uint32(p.schemaID))
 		} else {
-			m := map[string]any{"order_id": r.id, "email": nil, "amount": r.amount}
+			// lines and note are read by no objective: the monitor skips
+			// them (a projection of the schema).
+			m := map[string]any{"order_id": r.id, "email": nil, "amount": r.amount, "note": "n-" + r.id,
+				"lines": []any{map[string]any{"sku": "s-1", "qty": 2}, map[string]any{"sku": "s-2", "qty": 1}}}
 			if r.email != nil {
 				m["email"] = *r.email
 			}

@@ -35,6 +35,7 @@ type Service struct {
 	srv    *ops.Server
 	m      *metrics
 	view   *portView
+	proj   projections
 
 	ran       atomic.Bool
 	ready     atomic.Bool
