@@ -130,6 +130,10 @@ func (b *batcher) topic(topic string) *topicState {
 	return t
 }
 
+// maxChunk is the most hashes one state chunk holds (8 bytes each); a
+// variable for the tests.
+var maxChunk = 50_000
+
 // job is one record of the transaction, or the event to encode into one.
 type job struct {
 	rec *kgo.Record
@@ -286,11 +290,14 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		for key, ss := range t.Series {
 			for start, w := range ss.Open {
 				for i, col := range t.conf.uniq {
-					if len(w.fresh[i]) == 0 {
-						continue
+					// Chunks of at most maxChunk hashes stay well below
+					// the brokers' default message size (1 MB).
+					for hs := w.fresh[i]; len(hs) > 0; {
+						n := min(len(hs), maxChunk)
+						jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(chunkName(name, key, start, col, w.chunks[i])), Value: encodeHashes(hs[:n])}})
+						w.chunks[i]++
+						hs = hs[n:]
 					}
-					jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(chunkName(name, key, start, col, w.chunks[i])), Value: encodeHashes(w.fresh[i])}})
-					w.chunks[i]++
 					w.fresh[i] = w.fresh[i][:0]
 				}
 			}

@@ -104,6 +104,10 @@ func TestOneInstanceLongStreams(t *testing.T) {
 // exactly once: the dead transaction is aborted by its successor, which
 // reads the state back and measures the batch again.
 func TestExactlyOnceAcrossCrashes(t *testing.T) {
+	// Several hash chunks per window and transaction, read back at each
+	// restart.
+	defer func(n int) { maxChunk = n }(maxChunk)
+	maxChunk = 2
 	w := newWorld(t)
 	write, want := w.scenario()
 	write()

@@ -16,7 +16,7 @@ const (
 	DefaultListen          = ":8092"
 	DefaultGroup           = "meshbone-monitor"
 	DefaultAllowedLateness = time.Minute
-	DefaultMaxBatch        = 20000
+	DefaultMaxBatch        = 100000
 	DefaultIdleProbe       = time.Second
 	DefaultTxnTimeout      = 30 * time.Second
 	// MaxWindowsPerBatch bounds the windows one transaction closes on one
