@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/meshbone/meshbone/internal/srcompat"
 )
 
 // SchemasTopic is where the embedded registry logs its changes.
@@ -52,6 +54,7 @@ func StartRegistry(ctx context.Context, brokers []string, addr string) (*Registr
 		return nil, err
 	}
 	r := &Registry{fake: srfake.NewRegistry(), cl: cl}
+	srcompat.Install(r.fake) // srfake's own compatibility check says yes to anything
 	if err := r.replay(ctx); err != nil {
 		cl.Close()
 		return nil, fmt.Errorf("replay %s: %w", SchemasTopic, err)

@@ -108,9 +108,10 @@ type PortImpact struct {
 	// hamba/avro's both pass; nil when there is nothing to check.
 	Compatible *bool `json:"compatible,omitempty"`
 	// RegistryCompatible is the schema registry's own verdict under Level
-	// and RegistryMessages its reasons (a verbose check; Confluent's
-	// registry gives them, Apicurio's ccompat API and srfake do not, and
-	// srfake's check always says compatible: so the local check counts too).
+	// and RegistryMessages its reasons (a verbose check: Confluent's
+	// registry and srfake with internal/srcompat give them, Apicurio
+	// 3.3.3's ccompat API does not). The local check counts too, as the
+	// registry's semantics differ from one implementation to another.
 	RegistryCompatible *bool         `json:"registry_compatible,omitempty"`
 	RegistryMessages   []string      `json:"registry_messages,omitempty"`
 	Changes            []FieldChange `json:"changes"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/meshbone/meshbone/internal/registrar"
-	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -219,16 +217,13 @@ func TestDryRunImpact(t *testing.T) {
 	if got := agreementsOf(ev); !reflect.DeepEqual(got, []string{"User:dashboard GRANTED"}) || !reflect.DeepEqual(ev.AffectedProducts, wantProducts) {
 		t.Errorf("a type changed: agreements %q, products %q", got, ev.AffectedProducts)
 	}
-	// A real registry judges the type change itself (and accepts the field
-	// removed under BACKWARD); srfake's check always says compatible, so
-	// there the local check decides.
-	if os.Getenv(testkit.EnvRegistry) != "" {
-		if rc := ev.RegistryCompatible; rc == nil || *rc {
-			t.Errorf("the registry's verdict on a type change: %v, want false", rc)
-		}
-		if rc := port(t, removed, "events").RegistryCompatible; rc == nil || !*rc {
-			t.Errorf("the registry's verdict on a field removed under BACKWARD: %v, want true", rc)
-		}
+	// The registry judges too: the type change is incompatible, the field
+	// removed is not (under BACKWARD); srfake judges through srcompat.
+	if rc := ev.RegistryCompatible; rc == nil || *rc {
+		t.Errorf("the registry's verdict on a type change: %v, want false", rc)
+	}
+	if rc := port(t, removed, "events").RegistryCompatible; rc == nil || !*rc {
+		t.Errorf("the registry's verdict on a field removed under BACKWARD: %v, want true", rc)
 	}
 
 	major := w.dryRunOK(desc{domain: "sales", name: "orders", version: "2.0.0", fields: skuInt}.yaml())
@@ -356,8 +351,8 @@ func TestDryRunRefusals(t *testing.T) {
 
 // TestDryRunLevel: the verdict follows the subject's own level. Under
 // FULL_TRANSITIVE a field removed without a default (BREAKING under
-// BACKWARD) is INCOMPATIBLE, as a real registry says too, and refuses to
-// apply; a field added with a default is still compatible.
+// BACKWARD) is INCOMPATIBLE, as the registry says too, and apply is
+// refused; a field added with a default is still compatible.
 func TestDryRunLevel(t *testing.T) {
 	w := newWorld(t)
 	w.post(salesToken, desc{domain: "sales", name: "orders", version: "1.0.0", fields: ordersFields}.yaml()).want(t, http.StatusCreated, "")
@@ -372,17 +367,14 @@ func TestDryRunLevel(t *testing.T) {
 	if removed.Verdict != registrar.VerdictIncompatible || ev.Status != registrar.PortIncompatible || ev.Level != "FULL_TRANSITIVE" || ev.Compatible == nil || *ev.Compatible {
 		t.Errorf("a field removed without a default under FULL_TRANSITIVE: %+v", removed)
 	}
-	if os.Getenv(testkit.EnvRegistry) != "" && (ev.RegistryCompatible == nil || *ev.RegistryCompatible) {
+	if ev.RegistryCompatible == nil || *ev.RegistryCompatible {
 		t.Errorf("the registry's verdict under FULL_TRANSITIVE: %v, want false", ev.RegistryCompatible)
 	}
 	added := w.dryRunOK(desc{domain: "sales", name: "orders", version: "1.1.0", fields: noteAdded}.yaml())
 	if ev := port(t, added, "events"); added.Verdict != registrar.VerdictOK || ev.Status != registrar.PortCompatible || ev.Level != "FULL_TRANSITIVE" {
 		t.Errorf("an optional field added under FULL_TRANSITIVE: %+v", added)
 	}
-	// A real registry refuses the apply the dry run calls INCOMPATIBLE.
-	// (apply's local check is BACKWARD, the mesh's floor, and srfake
-	// accepts anything: on srfake it goes through.)
-	if os.Getenv(testkit.EnvRegistry) != "" {
-		w.post(salesToken, desc{domain: "sales", name: "orders", version: "1.1.0", fields: amountGone}.yaml()).want(t, http.StatusConflict, registrar.CodeIncompatible)
-	}
+	// The registry refuses the apply the dry run calls INCOMPATIBLE (apply's
+	// own local check is BACKWARD only, the mesh's floor).
+	w.post(salesToken, desc{domain: "sales", name: "orders", version: "1.1.0", fields: amountGone}.yaml()).want(t, http.StatusConflict, registrar.CodeIncompatible)
 }

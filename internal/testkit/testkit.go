@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/srcompat"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -161,6 +162,7 @@ func registry(t testing.TB) string {
 		return url
 	}
 	reg := srfake.New()
+	srcompat.Install(reg) // srfake's own compatibility check says yes to anything
 	t.Cleanup(reg.Close)
 	return reg.URL()
 }
