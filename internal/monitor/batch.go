@@ -177,20 +177,44 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		}
 	}
 	var late, bad int64
+	// Records come in runs of one topic and partition: what a run shares
+	// (the partition's state, the series, each series' last window) is
+	// looked up once per run.
+	var (
+		curT   *topicState
+		curP   int32
+		ps     *partState
+		series []*seriesState
+		lastW  []*window
+		lastS  []int64
+	)
 	for i, r := range recs {
 		t := tss[i]
 		if t == nil {
 			continue
 		}
 		o := &obsv[i]
-		ps := t.Parts[r.Partition]
-		if ps == nil {
-			ps = &partState{}
-			t.Parts[r.Partition] = ps
+		if t != curT || r.Partition != curP || ps == nil {
+			if t != curT {
+				series, lastW, lastS = series[:0], lastW[:0], lastS[:0]
+				for _, sc := range t.conf.series {
+					ss := t.Series[sc.key()]
+					if ss == nil {
+						ss = &seriesState{Open: map[int64]*window{}}
+						t.Series[sc.key()] = ss
+					}
+					series, lastW, lastS = append(series, ss), append(lastW, nil), append(lastS, 0)
+				}
+			}
+			curT, curP = t, r.Partition
+			if ps = t.Parts[r.Partition]; ps == nil {
+				ps = &partState{}
+				t.Parts[r.Partition] = ps
+			}
+			t.dirty = true
+			delete(t.idle, r.Partition)
 		}
 		ps.Next = r.Offset + 1
-		t.dirty = true
-		t.idle[r.Partition] = false
 		if o.control {
 			continue
 		}
@@ -203,14 +227,9 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 				s.log.Warn("port record undecodable: measured as a failure", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(o.err))
 			}
 		}
-		for _, sc := range t.conf.series {
-			ss := t.Series[sc.key()]
-			if ss == nil {
-				ss = &seriesState{Open: map[int64]*window{}}
-				t.Series[sc.key()] = ss
-			}
-			wlen := sc.Window.Milliseconds()
-			start := windowStart(o.ts, wlen)
+		for j, sc := range t.conf.series {
+			ss := series[j]
+			start := windowStart(o.ts, sc.Window.Milliseconds())
 			switch {
 			case !ss.Started:
 				ss.Next, ss.Started = start, true
@@ -220,10 +239,13 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 			case start < ss.Next:
 				ss.Next = start // before the stream's first record, and nothing closed yet
 			}
-			w := ss.Open[start]
-			if w == nil {
-				w = newWindow(t.conf)
-				ss.Open[start] = w
+			w := lastW[j]
+			if w == nil || lastS[j] != start {
+				if w = ss.Open[start]; w == nil {
+					w = newWindow(t.conf)
+					ss.Open[start] = w
+				}
+				lastW[j], lastS[j] = w, start
 			}
 			w.add(o)
 		}
