@@ -93,9 +93,11 @@ and lines starting with # are skipped):
   {"kind": "tick",      "at": "2026-03-01T13:00:00Z"}
 
 Events use the Avro field names (event_id, type, occurred_at, product {id,
-domain, ...}; product_id, data_watermark, checks [...]). "source" defaults to
-/domains/<the product's domain>; "at", the time of judging, defaults to the
-event's own time. A tick runs the freshness policies over every product.`,
+domain, ...}; product_id, data_watermark, checks [...], and for a run the
+monitor observed origin "OBSERVED", port, window_start, window_end).
+"source" defaults to /services/monitor for an observed run and to
+/domains/<the product's domain> for the others; "at", the time of judging,
+defaults to the event's own time. A tick runs the freshness policies over every product.`,
 		Example: `  meshctl policy test policies/ --events recorded.jsonl`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
