@@ -35,8 +35,11 @@
 // and the id of the event that broke it (for freshness, the quality event
 // that carried the watermark that went stale). A policy judges lifecycle
 // events in one slot and data (quality events, freshness checks) in another;
-// while a slot is open, further failures are the same breach and raise
-// nothing. When a later event passes the policy (or the policy no longer
+// a policy that reads the quality run judges the monitor's observed runs of
+// each port and window length in a slot of their own (see
+// ProductState.Open), so that one port's window neither clears nor hides
+// what a reported run or another series raised. While a slot is open,
+// further failures are the same breach and raise nothing. When a later event passes the policy (or the policy no longer
 // applies, or is removed), the governor publishes a RESOLVED record with
 // the same id and the compliance status drops it; with no open violation
 // left the product is COMPLIANT. A policy that fails to evaluate raises a
