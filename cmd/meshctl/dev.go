@@ -16,9 +16,9 @@ func devCmd(g *globals) *cobra.Command {
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "run the whole mesh locally: embedded Kafka and schema registry, registrar, governor and indexer",
+		Short: "run the whole mesh locally: embedded Kafka and schema registry, registrar, governor, indexer and monitor",
 		Long: `dev starts an embedded Kafka broker and schema registry whose data lives in --data,
-and the registrar, governor and indexer in-process, talking to each other only through
+and the registrar, governor, indexer and monitor in-process, talking to each other only through
 Kafka and the registry. On first start it loads the example mesh and writes dev tokens.
 With --no-services only Kafka and the registry run, for services started on their own.`,
 		Args: cobra.NoArgs,
