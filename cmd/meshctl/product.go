@@ -41,10 +41,10 @@ func productApplyCmd(g *globals) *cobra.Command {
 			"  0  nothing breaks (new, unchanged or compatible ports)\n" +
 			"  2  INCOMPATIBLE: a port's schema breaks its subject's level; apply would be refused\n" +
 			"  3  BREAKING: apply would succeed but consumers are affected (a field removed without\n" +
-			"     a default, a type narrowed, a new major version, a port dropped)\n" +
+			"     a default, a type widened (int to long), a new major version, a port dropped)\n" +
 			"  1  the dry run itself failed (a bad descriptor, another domain's product, ...)",
-		Example: "  meshctl product apply -f examples/sales/customer-orders.yaml --dry-run\n" +
-			"  meshctl product apply -f examples/sales/customer-orders.yaml --dry-run -o json",
+		Example: "  meshctl product apply -f docs/tour/customer-orders-2.2.yaml --dry-run\n" +
+			"  meshctl product apply -f docs/tour/customer-orders-2.2.yaml --dry-run -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
