@@ -64,15 +64,16 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	salesToken := ""
-	for _, line := range strings.Split(string(tokens), "\n") {
-		if v, ok := strings.CutPrefix(line, "MESHBONE_TOKEN_SALES="); ok {
-			salesToken = v
+	token := func(domain string) string {
+		for _, line := range strings.Split(string(tokens), "\n") {
+			if v, ok := strings.CutPrefix(line, "MESHBONE_TOKEN_"+domain+"="); ok {
+				return v
+			}
 		}
+		t.Fatalf("no %s token in %s:\n%s", domain, ep.TokensFile, tokens)
+		return ""
 	}
-	if salesToken == "" {
-		t.Fatalf("no sales token in %s:\n%s", ep.TokensFile, tokens)
-	}
+	salesToken, marketingToken := token("SALES"), token("MARKETING")
 	t.Setenv("MESHBONE_REGISTRAR", ep.Registrar)
 	t.Setenv("MESHBONE_INDEXER", ep.Indexer)
 	t.Setenv("MESHBONE_KAFKA_BROKERS", ep.Kafka)
@@ -132,6 +133,51 @@ func TestReadmeTour(t *testing.T) {
 	// 5. Subscribe to the product's port.
 	wantIn("subscribe", run("subscribe", "sales.order-returns", "returns", "--max", "2"), `"return_id":"r-1001"`, `"return_id":"r-1002"`)
 
+	// 6. Request access and read: the owner approves, the consumers list it.
+	runAs := func(tok string, args ...string) string {
+		t.Helper()
+		t.Setenv("MESHBONE_TOKEN", tok)
+		defer t.Setenv("MESHBONE_TOKEN", salesToken)
+		return run(args...)
+	}
+	requested := runAs(marketingToken, "access", "request", "sales.customer-orders", "--port", "orders",
+		"--consumer", "data-product:marketing.campaigns", "--principal", "User:campaigns",
+		"--group-prefix", "marketing.campaigns.", "--purpose", "attribute orders to campaigns", "--valid-until", "2027-06-30")
+	wantIn("access request", requested, "PENDING")
+	agreement := fieldOf(t, requested, "agreement")
+	wantIn("access list", run("access", "list"), agreement, "User:campaigns", "PENDING")
+	wantIn("access approve", run("access", "approve", agreement), "User:campaigns")
+	testkit.Eventually(t, func() bool {
+		out, _, err := govCtl(ctx, "consumers", "sales.customer-orders")
+		return err == nil && strings.Contains(out, "data-product:marketing.campaigns") && strings.Contains(out, agreement)
+	}, "meshctl consumers lists the approved consumer")
+
+	// 7. Impact before a change: the dry run names the broken field and
+	// the products downstream, writes nothing and exits 3.
+	out2, errOut, err := govCtl(ctx, "product", "apply", "--dry-run", "-f", "../../docs/tour/customer-orders-2.2.yaml")
+	if want := exitError(exitBreaking); err != want {
+		t.Fatalf("apply --dry-run: %v, want %v\n%s%s", err, want, out2, errOut)
+	}
+	wantIn("apply --dry-run", out2, "BREAKING", "customer_email  REMOVED", agreement, "(depth 3)")
+	wantIn("product get after the dry run", run("product", "get", "sales.customer-orders"), "2.1.0")
+
+	// 8. Hear of changes: a consumer with a channel hears of the
+	// deprecation, and the product cannot be retired while it reads.
+	dash := runAs(marketingToken, "access", "request", "sales.order-returns", "--port", "returns",
+		"--consumer", "application:returns-dashboard", "--channel", "slack:#returns-dash",
+		"--principal", "User:returns-dashboard", "--group-prefix", "returns-dashboard-", "--purpose", "refund trends per region")
+	wantIn("access request (approved by rule)", dash, "slack:#returns-dash")
+	wantIn("product deprecate", run("product", "deprecate", "sales.order-returns", "--reason", "returns move into sales.customer-orders",
+		"--successor", "sales.customer-orders", "--sunset", time.Now().AddDate(0, 0, 5).Format(time.DateOnly)), "DEPRECATED")
+	testkit.Eventually(t, func() bool {
+		out, _, err := govCtl(ctx, "notices", "--product", "sales.order-returns")
+		return err == nil && strings.Contains(out, "DEPRECATED") && strings.Contains(out, "SUNSET_SOON")
+	}, "meshctl notices shows the deprecation and the sunset to the dashboard")
+	wantIn("notices", run("notices", "--product", "sales.order-returns"), "application:returns-dashboard", "slack:#returns-dash")
+	if out, errOut, err := govCtl(ctx, "product", "retire", "sales.order-returns"); err == nil || !strings.Contains(err.Error()+errOut, "409") {
+		t.Errorf("retire with an agreement in force: err %v, want a 409\n%s%s", err, out, errOut)
+	}
+
 	// Stop, start again on the same data: everything is still there.
 	stop()
 	ep, _ = startDev(t, dir)
@@ -140,7 +186,21 @@ func TestReadmeTour(t *testing.T) {
 	t.Setenv("MESHBONE_KAFKA_BROKERS", ep.Kafka)
 	t.Setenv("MESHBONE_REGISTRY_URL", ep.Registry)
 	wantIn("search after restart", run("search", ""), "sales.order-returns", "product.usage-feedback", "1-6 of 6")
-	wantIn("product get after restart", run("product", "get", "sales.order-returns"), "1.0.0")
+	wantIn("product get after restart", run("product", "get", "sales.order-returns"), "1.0.0", "deprecated")
+	wantIn("consumers after restart", run("consumers", "sales.customer-orders"), agreement)
 	wantIn("violations after restart", run("violations"), "encryption-at-rest", "sales.order-returns", "quality-slo")
 	wantIn("subscribe after restart (schemas kept)", run("subscribe", "sales.order-returns", "returns", "--max", "1"), `"schema_id"`)
+}
+
+// fieldOf returns the value of a "name  value" line of meshctl's table
+// output.
+func fieldOf(t *testing.T, out, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			return f[1]
+		}
+	}
+	t.Fatalf("no %q line in:\n%s", name, out)
+	return ""
 }
