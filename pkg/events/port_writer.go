@@ -272,7 +272,16 @@ func (w *PortWriter) Stats() PortWriterStats {
 // not fit the schema returns hamba/avro's error. After Close, Write returns
 // ErrClosed.
 func (w *PortWriter) Write(ctx context.Context, key string, value any) error {
-	r, err := w.record(key, value)
+	return w.WriteAt(ctx, time.Time{}, key, value)
+}
+
+// WriteAt is Write for a record whose event time is at (now when at is
+// zero): the record's Kafka timestamp and its ce_time header say at. The
+// monitor measures a port's objectives per window of its records'
+// timestamps, so a pipeline that writes what happened earlier (a backfill, a
+// late batch) should say when it happened.
+func (w *PortWriter) WriteAt(ctx context.Context, at time.Time, key string, value any) error {
+	r, err := w.record(key, value, at)
 	if err != nil {
 		return err
 	}
@@ -288,7 +297,7 @@ func (w *PortWriter) Write(ctx context.Context, key string, value any) error {
 // is called with the outcome once Kafka answers. Flush waits for every
 // outstanding record.
 func (w *PortWriter) WriteAsync(ctx context.Context, key string, value any, done func(error)) error {
-	r, err := w.record(key, value)
+	r, err := w.record(key, value, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -352,9 +361,12 @@ type portRecord struct {
 
 // record builds the record of value: the key, the CloudEvents header values
 // and the value share one buffer.
-func (w *PortWriter) record(key string, value any) (*kgo.Record, error) {
+func (w *PortWriter) record(key string, value any, at time.Time) (*kgo.Record, error) {
 	if w.closed.Load() {
 		return nil, ErrClosed
+	}
+	if at.IsZero() {
+		at = time.Now()
 	}
 	buf := make([]byte, 0, len(key)+len(w.idPrefix)+20+len(time.RFC3339Nano)+128)
 	buf = append(buf, key...)
@@ -362,7 +374,7 @@ func (w *PortWriter) record(key string, value any) (*kgo.Record, error) {
 	buf = append(buf, w.idPrefix...)
 	buf = strconv.AppendUint(buf, w.seq.Add(1), 10)
 	idEnd := len(buf)
-	buf = appendTime(buf, time.Now())
+	buf = appendTime(buf, at)
 	tEnd := len(buf)
 	buf = append(buf, w.header[:]...)
 	buf, err := appendAvro(buf, w.schema, value)
@@ -378,7 +390,7 @@ func (w *PortWriter) record(key string, value any) (*kgo.Record, error) {
 	pr.h[5] = kgo.RecordHeader{Key: HeaderSubject, Value: w.subject}
 	pr.h[6] = kgo.RecordHeader{Key: HeaderContentType, Value: contentTypeValue}
 	pr.h[7] = kgo.RecordHeader{Key: HeaderRun, Value: w.run}
-	pr.r = kgo.Record{Topic: w.topic, Value: buf[tEnd:], Headers: pr.h[:portHeaders]}
+	pr.r = kgo.Record{Topic: w.topic, Value: buf[tEnd:], Headers: pr.h[:portHeaders], Timestamp: at}
 	if kEnd > 0 {
 		pr.r.Key = buf[:kEnd:kEnd]
 	}

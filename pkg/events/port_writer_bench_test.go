@@ -48,7 +48,7 @@ func BenchmarkPortRecord(b *testing.B) {
 			i++
 			o := benchPortOrder{OrderID: "o-" + strconv.Itoa(i), CustomerID: "c-1", Amount: 12.5, Currency: "EUR", PlacedAt: at}
 			var err error
-			if sinkRecord, err = w.record(o.OrderID, &o); err != nil {
+			if sinkRecord, err = w.record(o.OrderID, &o, time.Time{}); err != nil {
 				b.Fatal(err)
 			}
 		}

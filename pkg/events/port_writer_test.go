@@ -231,6 +231,16 @@ func TestPortWriterHeaders(t *testing.T) {
 	if len(ids) != 2 {
 		t.Errorf("ce_id not unique: %v", ids)
 	}
+
+	// WriteAt: the record's timestamp and ce_time say when it happened.
+	at := time.Date(2026, 3, 1, 9, 30, 15, 123_000_000, time.UTC)
+	if err := w.WriteAt(ctx, at, "k", portOrder{OrderID: "o-late", Amount: 1, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	late := env.ReadN(w.Topic(), 3)[2]
+	if ce := events.CloudEventOf(late); !late.Timestamp.Equal(at) || !ce.Time.Equal(at) {
+		t.Errorf("WriteAt(%v): timestamp %v, ce_time %v", at, late.Timestamp, ce.Time)
+	}
 }
 
 // TestPortWriterRules: a record breaking a REJECT rule is refused with a
