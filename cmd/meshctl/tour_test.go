@@ -126,9 +126,17 @@ func TestReadmeTour(t *testing.T) {
 	<-followDone
 	wantIn("violations --follow", follow.String(), "sales.order-returns", "quality-slo", "OPEN", "reason_not_null")
 
+	// 3b. The monitor closes the minute of the earlier return: its observed
+	// volume (1) is below the objective (10).
+	testkit.Eventually(t, func() bool {
+		out, _, err := govCtl(ctx, "violations", "--domain", "sales")
+		return err == nil && strings.Contains(out, "run returns ") && strings.Contains(out, "volume (VOLUME 1, SLO >= 10)")
+	}, "the observed volume violation")
+	wantIn("quality", run("quality", "sales.order-returns"), "completeness of reason", "observed on returns", "reported as reason_not_null", "1 !")
+
 	// 4. Search for it and open it.
 	wantIn("search", run("search", "returns"), "sales.order-returns", "non-compliant")
-	wantIn("show", run("show", "sales.order-returns"), "OPEN VIOLATIONS (1)", "quality-slo", "upstream:   sales.customer-orders", "reason  ")
+	wantIn("show", run("show", "sales.order-returns"), "OPEN VIOLATIONS (", "reason_not_null", "VOLUME 1", "upstream:   sales.customer-orders", "reason  ")
 
 	// 5. Subscribe to the product's port.
 	wantIn("subscribe", run("subscribe", "sales.order-returns", "returns", "--max", "2"), `"return_id":"r-1001"`, `"return_id":"r-1002"`)

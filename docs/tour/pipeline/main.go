@@ -1,9 +1,11 @@
 // Command pipeline is the sales domain's returns pipeline of the README
 // tour: it writes two returns to the product's port through a PortWriter
 // (which finds the port's topic and schema, applies the port's contract
-// rules and sets the CloudEvents headers) and reports the quality run over
-// them with a Publisher. The run's completeness check misses its SLO, so
-// the governor raises a violation.
+// rules and sets the CloudEvents headers), each with the time it was
+// returned as its event time, and reports the quality run over them with a
+// Publisher. The run's completeness check misses its SLO, so the governor
+// raises a violation; the monitor measures the port's objectives on the
+// records themselves.
 //
 //	go run ./docs/tour/pipeline
 //
@@ -62,10 +64,10 @@ func run(ctx context.Context) error {
 	}
 	defer w.Close()
 	for _, r := range []orderReturn{
-		{ReturnID: "r-1001", OrderID: "o-77", SKU: "umbrella-xl", Reason: "DAMAGED", Refund: 24.9, ReturnedAt: now},
+		{ReturnID: "r-1001", OrderID: "o-77", SKU: "umbrella-xl", Reason: "DAMAGED", Refund: 24.9, ReturnedAt: now.Add(-3 * time.Minute)},
 		{ReturnID: "r-1002", OrderID: "o-81", SKU: "boots-42", Reason: "CHANGED_MIND", Refund: 89.0, ReturnedAt: now},
 	} {
-		if err := w.Write(ctx, r.OrderID, r); err != nil {
+		if err := w.WriteAt(ctx, r.ReturnedAt, r.OrderID, r); err != nil {
 			return err
 		}
 	}
