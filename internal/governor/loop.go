@@ -9,14 +9,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/pkg/events"
 )
-
-var errTopicExists = kerr.TopicAlreadyExists
 
 // errCrashed is returned by Run when a test's crash hook stopped it.
 var errCrashed = errors.New("governor: crashed by test hook")
@@ -42,86 +40,36 @@ func (s *Service) consume(ctx context.Context) error {
 	}
 	// The global view: every product of the lifecycle topic, read by a
 	// client of its own for as long as the governor runs.
-	viewCtx, stopView := context.WithCancel(ctx)
-	caughtUp := make(chan struct{})
-	viewErr := make(chan error, 1)
-	var viewDone sync.WaitGroup
-	viewDone.Go(func() {
-		if err := s.view.follow(viewCtx, s.kopts, kadm.NewClient(s.admin), s.topics.Lifecycle, s.codec, s.log, s.kgoLog, caughtUp); err != nil {
-			viewErr <- fmt.Errorf("governor: global view: %w", err)
-			stopView()
-		}
+	view := txn.StartFollower(ctx, "governor: global view", func(ctx context.Context, caughtUp chan<- struct{}) error {
+		return s.view.follow(ctx, s.kopts, kadm.NewClient(s.admin), s.topics.Lifecycle, s.codec, s.log, s.kgoLog, caughtUp)
 	})
-	defer func() { stopView(); viewDone.Wait() }()
-	select {
-	case <-caughtUp:
-	case err := <-viewErr:
+	defer view.Stop()
+	if ok, err := view.CaughtUp(ctx); !ok {
 		return err
-	case <-ctx.Done():
-		return nil
 	}
 	applied, _ := s.view.counts()
 	s.log.Info("global view read", zap.Int64("lifecycle_records", applied))
 
-	failures := 0
-	for {
+	return txn.Supervise(ctx, txn.Supervisor{
+		Service: "governor", Work: "judging", TransactionalID: s.opts.TransactionalID, Log: s.log,
+		Restarted: s.m.restarts.Inc, Crashed: errCrashed, Stop: view.Err,
+	}, func(ctx context.Context) error {
 		err := s.session(ctx, fresh)
 		fresh = false
-		select {
-		case e := <-viewErr:
-			return e
-		default:
-		}
-		var perm permanentError
-		switch {
-		case err == nil || ctx.Err() != nil:
-			return nil
-		case errors.Is(err, errCrashed), errors.As(err, &perm):
-			return err
-		case errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
-			// Not a successor: the principal may not use the id, which
-			// no new session changes.
-			return fmt.Errorf("governor: transactional id %s: %w", s.opts.TransactionalID, err)
-		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
-			// A newer incarnation of this instance took the
-			// transactional id over: it judges from here on.
-			s.log.Info("fenced by a newer instance with the same transactional id; stopping", zap.String("transactional_id", s.opts.TransactionalID), zap.Error(err))
-			return nil
-		}
-		failures++
-		wait := min(time.Second<<min(failures-1, 5), 30*time.Second)
-		s.m.restarts.Inc()
-		s.log.Warn("judging session failed; starting a new one", zap.Error(err), zap.Int("failures_in_a_row", failures), zap.Duration("retry_in", wait))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
+		return err
+	})
 }
-
-// permanentError is a failure another session would meet again (a bug).
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
 
 // session is the consume -> evaluate -> produce -> commit loop, on one
 // transactional group session. It returns nil when ctx is done.
 func (s *Service) session(ctx context.Context, fresh bool) error {
-	opts := append([]kgo.Opt{
-		kgo.ConsumerGroup(s.opts.Group),
+	opts := append(append(s.opts.session().Opts(),
 		kgo.ConsumeTopics(s.topics.Lifecycle, s.topics.Quality),
 		// Range assignment gives one member the same partitions of both
 		// topics (they have the same count, see checkCopartitioned): a
 		// product's lifecycle and quality events are judged by one
 		// instance, which alone writes its state.
 		kgo.Balancers(kgo.RangeBalancer()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.TransactionalID(s.opts.TransactionalID),
-		kgo.TransactionTimeout(s.opts.TxnTimeout + 10*time.Second),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.MetadataMinAge(MetadataMinAge),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			s.own.assign(m[s.topics.Lifecycle])
 			s.needRebuild.Store(true)
@@ -129,16 +77,10 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
 		kgo.WithLogger(s.kgoLog),
-	}, s.kopts...)
-	if s.opts.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(s.opts.InstanceID))
-	}
-	if s.opts.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(s.opts.SessionTimeout))
-	}
+	), s.kopts...)
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
-		return permanentError{fmt.Errorf("governor: kafka client: %w", err)}
+		return txn.Permanent{Err: fmt.Errorf("governor: kafka client: %w", err)}
 	}
 	crashed := false
 	defer func() {
@@ -175,15 +117,13 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 		if wait < 0 {
 			wait = 0
 		}
-		fetches := s.poll(ctx, sess, min(wait, s.opts.FreshnessInterval)+time.Millisecond)
+		// Woken early when the global view has products to judge again
+		// (in its pending set before it is taken).
+		fetches := txn.Poll(ctx, sess, s.opts.MaxBatch, min(wait, s.opts.FreshnessInterval)+time.Millisecond, s.view.notify)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-			}
-		})
+		txn.LogFetchErrors(s.log, fetches)
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			if n := len(p.Records); n > 0 {
 				s.m.setLag(p.Topic, p.Partition, p.HighWatermark-p.Records[n-1].Offset-1)
@@ -237,25 +177,6 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 	}
 }
 
-// poll polls up to MaxBatch records for at most wait, returning early when
-// the global view has products to judge again.
-func (s *Service) poll(ctx context.Context, sess *kgo.GroupTransactSession, wait time.Duration) kgo.Fetches {
-	pollCtx, cancel := context.WithTimeout(ctx, wait)
-	woke := make(chan struct{})
-	go func() {
-		defer close(woke)
-		select {
-		case <-s.view.notify:
-			cancel()
-		case <-pollCtx.Done():
-		}
-	}()
-	fetches := sess.PollRecords(pollCtx, s.opts.MaxBatch)
-	cancel()
-	<-woke // what woke it is in the view's pending set before it is taken
-	return fetches
-}
-
 // retryWait is the wait before retrying after n aborted transactions in a
 // row (n+1 with this one): none after the first, then max/8 doubling up to
 // max.
@@ -289,7 +210,10 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 			if errors.As(d.err, &de) && !de.Permanent() {
 				// The registry is out: judge nothing, rewind, retry.
 				s.log.Warn("cannot decode for now; retrying the batch", zap.String("topic", r.Topic), zap.Int64("offset", r.Offset), zap.Error(d.err))
-				return s.abort(ctx, sess)
+				if err := txn.Abort(ctx, sess, s.opts.TxnTimeout); err != nil {
+					return false, fmt.Errorf("governor: %w", err)
+				}
+				return false, nil
 			}
 			jobs = append(jobs, outJob{rec: events.DeadLetter(r, d.err, s.topics.DLQ, s.opts.Group)})
 			dead = append(dead, events.ClassOf(d.err))
@@ -351,50 +275,25 @@ func (s *Service) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 
 	// The transaction itself is not cut short by shutdown: it is bounded
 	// by TxnTimeout instead, so a stop commits the batch in flight.
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
-	defer cancel()
-	if err := sess.Begin(); err != nil {
-		return false, fmt.Errorf("governor: begin transaction: %w", err)
+	tx, err := txn.Begin(ctx, sess, s.opts.TxnTimeout, s.log)
+	if err != nil {
+		return false, fmt.Errorf("governor: %w", err)
 	}
-	var (
-		mu         sync.Mutex
-		produceErr error
-	)
-	encodeErr := s.encodeAll(ctx, b.Now(), jobs, func(r *kgo.Record) {
-		sess.Produce(tctx, r, func(r *kgo.Record, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && produceErr == nil {
-				produceErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
-			}
-		})
-	})
-	if encodeErr != nil {
+	defer tx.Release()
+	if err := s.encodeAll(ctx, b.Now(), jobs, tx.Produce); err != nil {
 		// A bug, not a passing fault: give the batch up and stop.
-		if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
-			s.log.Warn("abort after an encoding error", zap.Error(err))
-		}
-		return false, permanentError{fmt.Errorf("governor: %w", encodeErr)}
+		tx.Abandon()
+		return false, txn.Permanent{Err: fmt.Errorf("governor: %w", err)}
 	}
-	flushErr := sess.Client().Flush(tctx)
-	mu.Lock()
-	if produceErr == nil {
-		produceErr = flushErr
-	}
-	mu.Unlock()
+	produceErr := tx.Flush()
 	clock.done(PhaseWrite)
 	if s.crashHook != nil && s.crashHook() {
 		return false, errCrashed
 	}
-	end := kgo.TryCommit
-	if produceErr != nil {
-		s.log.Warn("aborting the transaction", zap.Error(produceErr))
-		end = kgo.TryAbort
-	}
-	committed, err := sess.End(tctx, end)
+	committed, err := tx.End(produceErr)
 	clock.done(PhaseCommit)
 	if err != nil {
-		return false, fmt.Errorf("governor: end transaction: %w", err)
+		return false, fmt.Errorf("governor: %w", err)
 	}
 	if !committed {
 		s.log.Info("transaction aborted; the batch will be judged again", zap.Int("records", len(recs)))
@@ -500,18 +399,4 @@ func (s *Service) encodeAll(ctx context.Context, now time.Time, jobs []outJob, p
 		}
 	})
 	return firstErr
-}
-
-// abort ends an empty transaction as aborted, which rewinds consumption to
-// the committed offsets.
-func (s *Service) abort(ctx context.Context, sess *kgo.GroupTransactSession) (bool, error) {
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
-	defer cancel()
-	if err := sess.Begin(); err != nil {
-		return false, fmt.Errorf("governor: begin transaction: %w", err)
-	}
-	if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
-		return false, fmt.Errorf("governor: abort transaction: %w", err)
-	}
-	return false, nil
 }

@@ -1,15 +1,12 @@
 package governor
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/internal/policy"
 )
 
@@ -29,12 +26,8 @@ const (
 	// took about a quarter of the CPU.
 	GCPercent = 400
 	// MetadataMinAge bounds how long the governor's transactional client
-	// waits between metadata refreshes (franz-go's default is 5 s). A
-	// produce that opens a transaction while the broker still writes the
-	// previous one's markers gets CONCURRENT_TRANSACTIONS, and franz-go
-	// retries it after the next metadata refresh: with the default, a
-	// 5-second stall in the middle of judging.
-	MetadataMinAge = 250 * time.Millisecond
+	// waits between metadata refreshes (see txn.MetadataMinAge).
+	MetadataMinAge = txn.MetadataMinAge
 	// StateTopic is the governor's own compacted topic (with the mesh
 	// prefix before it): per product, the state that judging needs. It is
 	// private (JSON and raw descriptors, no registered schema): the leading
@@ -119,7 +112,7 @@ func (o Options) withDefaults() Options {
 		o.Group = d.Group
 	}
 	if o.TransactionalID == "" {
-		o.TransactionalID = defaultTransactionalID(o.Group, o.InstanceID, o.Listen)
+		o.TransactionalID = txn.DefaultTransactionalID(o.Group, o.InstanceID, o.Listen)
 	}
 	if o.FreshnessInterval == 0 {
 		o.FreshnessInterval = d.FreshnessInterval
@@ -157,32 +150,17 @@ func (o Options) Validate() error {
 		return errors.New("policies: is required (a global or a domain policy directory)")
 	case o.FreshnessInterval < 10*time.Millisecond:
 		return fmt.Errorf("freshness-interval: %s is below 10ms", o.FreshnessInterval)
-	case o.MaxBatch < 1:
-		return fmt.Errorf("max-batch: %d is below 1", o.MaxBatch)
 	case o.RetryBackoff < 0:
 		return fmt.Errorf("retry-backoff: %s is negative", o.RetryBackoff)
-	case o.TxnTimeout < time.Second:
-		return fmt.Errorf("txn-timeout: %s is below 1s", o.TxnTimeout)
-	case o.SessionTimeout < 0:
-		return fmt.Errorf("session-timeout: %s is negative", o.SessionTimeout)
+	}
+	if err := o.session().Validate(); err != nil {
+		return err
 	}
 	return o.Topics.Validate()
 }
 
-// defaultTransactionalID is the transactional id of an instance that was
-// given none (see Options.TransactionalID).
-func defaultTransactionalID(group, instance, listen string) string {
-	if instance != "" {
-		return group + "-" + instance
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	if _, port, err := net.SplitHostPort(listen); err == nil && port != "" && port != "0" {
-		return group + "-" + host + "-" + port
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return group + "-" + host + "-" + hex.EncodeToString(b[:])
+// session is what o says about the group transact session.
+func (o Options) session() txn.Session {
+	return txn.Session{Group: o.Group, TransactionalID: o.TransactionalID, InstanceID: o.InstanceID,
+		SessionTimeout: o.SessionTimeout, TxnTimeout: o.TxnTimeout, MaxBatch: o.MaxBatch}
 }

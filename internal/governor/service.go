@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/internal/ops"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -71,27 +71,19 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("governor: load policies:\n%w", err)
 	}
-	kopts, err := opts.Kafka.KgoOpts()
+	cl, err := txn.NewClients(opts.Kafka)
 	if err != nil {
 		return nil, fmt.Errorf("governor: %w", err)
 	}
-	reg, err := opts.Kafka.Registry()
-	if err != nil {
-		return nil, fmt.Errorf("governor: registry client: %w", err)
-	}
-	admin, err := kgo.NewClient(kopts...)
-	if err != nil {
-		return nil, fmt.Errorf("governor: kafka client: %w", err)
-	}
-	topics := opts.Kafka.Topics()
+	admin := cl.Admin
 	s := &Service{
 		opts:   opts,
 		log:    log,
-		topics: topics,
-		state:  topics.Prefix + StateTopic,
-		kopts:  kopts,
-		reg:    reg,
-		codec:  events.NewCodec(reg, topics),
+		topics: cl.Topics,
+		state:  cl.Topics.Prefix + StateTopic,
+		kopts:  cl.Kopts,
+		reg:    cl.Reg,
+		codec:  events.NewCodec(cl.Reg, cl.Topics),
 		admin:  admin,
 		engine: NewEngine(set),
 		view:   newGlobalView(),
@@ -196,35 +188,13 @@ func (s *Service) Run(ctx context.Context) error {
 		return errors.New("governor: Run called twice")
 	}
 	defer s.admin.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	var wg sync.WaitGroup
-	srvErr := make(chan error, 1)
-	if s.srv != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.srv.Run(ctx); err != nil {
-				srvErr <- err
-				cancel()
-			}
-		}()
-	}
+	var also []func(context.Context)
 	if s.opts.PolicyPollInterval > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.watchPolicies(ctx)
-		}()
+		also = append(also, s.watchPolicies)
 	}
-	err := s.consume(ctx)
-	cancel()
-	wg.Wait()
-	select {
-	case e := <-srvErr:
-		err = errors.Join(err, fmt.Errorf("governor: http server: %w", e))
-	default:
+	err, srvErr := txn.Serve(ctx, s.srv, s.consume, also...)
+	if srvErr != nil {
+		err = errors.Join(err, fmt.Errorf("governor: http server: %w", srvErr))
 	}
 	return err
 }
@@ -234,16 +204,5 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) ensureTopics(ctx context.Context) (created bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(s.admin)
-	if _, err := kafka.EnsureMeshTopics(ctx, adm, s.topics, s.opts.Topics); err != nil {
-		return false, err
-	}
-	resp, err := adm.CreateTopic(ctx, s.opts.Topics.Partitions, s.opts.Topics.ReplicationFactor, s.opts.Topics.Configs("cleanup.policy", "compact"), s.state)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, errTopicExists) {
-		return false, fmt.Errorf("create topic %s: %w", s.state, err)
-	}
-	return err == nil, nil
+	return txn.EnsureTopics(ctx, kadm.NewClient(s.admin), s.topics, s.opts.Topics, s.state)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/internal/policy"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -288,53 +289,8 @@ func upstreamSig(up []policy.Upstream) string {
 // ctx is done. caughtUp is closed once every partition is read to its last
 // stable offset as of the start.
 func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Client, topic string, codec *events.Codec, log *zap.Logger, klog kgo.Logger, caughtUp chan<- struct{}) error {
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	var ends kadm.ListedOffsets
-	if err == nil {
-		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
-		if err == nil {
-			err = ends.Error()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("list the offsets of %s: %w", topic, err)
-	}
-	left := map[int32]int64{} // partition -> the offset to reach
-	ends.Each(func(o kadm.ListedOffset) {
-		if st, _ := starts.Lookup(topic, o.Partition); o.Offset > st.Offset {
-			left[o.Partition] = o.Offset
-		}
-	})
-	if len(left) == 0 {
-		close(caughtUp)
-		caughtUp = nil
-	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Transaction markers tell where a partition ends when its last
-		// record is one.
-		kgo.KeepControlRecords(),
-		kgo.FetchMaxWait(500 * time.Millisecond),
-		kgo.WithLogger(klog),
-	}, kopts...)...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil || fetches.IsClientClosed() {
-			return nil
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			log.Warn("global view: fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-		})
-		recs := fetches.Records()
+	kopts = append([]kgo.Opt{kgo.WithLogger(klog)}, kopts...)
+	return txn.Follow(ctx, kopts, adm, topic, log, "global view", caughtUp, func(recs []*kgo.Record) {
 		heads := make([]viewHead, len(recs))
 		parallel(len(recs), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -344,9 +300,6 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 			}
 		}, nil)
 		for i, r := range recs {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
 			h := &heads[i]
 			if r.Attrs.IsControl() {
 			} else if h.err != nil {
@@ -363,9 +316,5 @@ func (v *globalView) follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Clie
 			v.next[r.Partition] = r.Offset + 1
 			v.mu.Unlock()
 		}
-		if caughtUp != nil && len(left) == 0 {
-			close(caughtUp)
-			caughtUp = nil
-		}
-	}
+	})
 }
