@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -173,7 +174,10 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	for i := range obsv {
 		if obsv[i].retry {
 			s.log.Warn("cannot decode for now; retrying the batch", zap.String("topic", recs[i].Topic), zap.Int64("offset", recs[i].Offset), zap.Error(obsv[i].err))
-			return s.abort(ctx, sess)
+			if err := txn.Abort(ctx, sess, s.opts.TxnTimeout); err != nil {
+				return false, fmt.Errorf("monitor: %w", err)
+			}
+			return false, nil
 		}
 	}
 	var late, bad int64
@@ -326,7 +330,7 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		}
 		head, err := encodeHead(t)
 		if err != nil {
-			return false, permanentError{fmt.Errorf("monitor: encode the state of %s: %w", name, err)}
+			return false, txn.Permanent{Err: fmt.Errorf("monitor: encode the state of %s: %w", name, err)}
 		}
 		jobs = append(jobs, job{rec: &kgo.Record{Topic: s.state, Key: []byte(headKey + name), Value: head}})
 		t.dirty = false
@@ -335,51 +339,29 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 		return true, nil
 	}
 
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
-	defer cancel()
-	if err := sess.Begin(); err != nil {
-		return false, fmt.Errorf("monitor: begin transaction: %w", err)
+	tx, err := txn.Begin(ctx, sess, s.opts.TxnTimeout, s.log)
+	if err != nil {
+		return false, fmt.Errorf("monitor: %w", err)
 	}
-	var (
-		mu         sync.Mutex
-		produceErr error
-	)
+	defer tx.Release()
 	for _, j := range jobs {
 		r := j.rec
 		if j.ev != nil {
 			var err error
 			if r, err = s.codec.Encode(ctx, j.ev, ServiceSource); err != nil {
-				if _, aerr := sess.End(tctx, kgo.TryAbort); aerr != nil {
-					s.log.Warn("abort after an encoding error", zap.Error(aerr))
-				}
-				return false, permanentError{fmt.Errorf("monitor: encode %s: %w", j.ev.EventID, err)}
+				tx.Abandon()
+				return false, txn.Permanent{Err: fmt.Errorf("monitor: encode %s: %w", j.ev.EventID, err)}
 			}
 		}
-		sess.Produce(tctx, r, func(r *kgo.Record, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && produceErr == nil {
-				produceErr = fmt.Errorf("produce to %s: %w", r.Topic, err)
-			}
-		})
+		tx.Produce(r)
 	}
-	flushErr := sess.Client().Flush(tctx)
-	mu.Lock()
-	if produceErr == nil {
-		produceErr = flushErr
-	}
-	mu.Unlock()
+	produceErr := tx.Flush()
 	if s.crashHook != nil && s.crashHook() {
 		return false, errCrashed
 	}
-	end := kgo.TryCommit
-	if produceErr != nil {
-		s.log.Warn("aborting the transaction", zap.Error(produceErr))
-		end = kgo.TryAbort
-	}
-	committed, err := sess.End(tctx, end)
+	committed, err := tx.End(produceErr)
 	if err != nil {
-		return false, fmt.Errorf("monitor: end transaction: %w", err)
+		return false, fmt.Errorf("monitor: %w", err)
 	}
 	if !committed {
 		s.log.Info("transaction aborted; the batch will be measured again", zap.Int("records", len(recs)))
@@ -392,20 +374,6 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 	s.measured.Add(int64(len(recs)))
 	s.published.Add(int64(closed))
 	return true, nil
-}
-
-// abort ends an empty transaction as aborted, which rewinds consumption to
-// the committed offsets.
-func (s *Service) abort(ctx context.Context, sess *kgo.GroupTransactSession) (bool, error) {
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.TxnTimeout)
-	defer cancel()
-	if err := sess.Begin(); err != nil {
-		return false, fmt.Errorf("monitor: begin transaction: %w", err)
-	}
-	if _, err := sess.End(tctx, kgo.TryAbort); err != nil {
-		return false, fmt.Errorf("monitor: abort transaction: %w", err)
-	}
-	return false, nil
 }
 
 // observe measures one record: its event time (the record's timestamp) and,

@@ -6,81 +6,35 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
 )
 
 // errCrashed is returned by Run when a test's crash hook stopped it.
 var errCrashed = errors.New("monitor: crashed by test hook")
-
-// permanentError is a failure another session would meet again (a bug).
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
 
 // consume prepares the topics and the port view, then runs measuring
 // sessions until ctx is done; a failed session is closed and a new one
 // started after a backoff (its producer initialised again, the state read
 // back, consumption resumed from the committed offsets).
 func (s *Service) consume(ctx context.Context) error {
-	if err := s.ensureTopics(ctx); err != nil {
+	if _, err := txn.EnsureTopics(ctx, kadm.NewClient(s.admin), s.topics, s.opts.Topics, s.state); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	if err := s.codec.Register(ctx); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	viewCtx, stopView := context.WithCancel(ctx)
-	caughtUp := make(chan struct{})
-	viewErr := make(chan error, 1)
-	var viewDone sync.WaitGroup
-	viewDone.Go(func() {
-		if err := s.follow(viewCtx, caughtUp); err != nil {
-			viewErr <- fmt.Errorf("monitor: lifecycle view: %w", err)
-			stopView()
-		}
-	})
-	defer func() { stopView(); viewDone.Wait() }()
-	select {
-	case <-caughtUp:
-	case err := <-viewErr:
+	view := txn.StartFollower(ctx, "monitor: lifecycle view", s.follow)
+	defer view.Stop()
+	if ok, err := view.CaughtUp(ctx); !ok {
 		return err
-	case <-ctx.Done():
-		return nil
 	}
-	failures := 0
-	for {
-		err := s.session(ctx)
-		select {
-		case e := <-viewErr:
-			return e
-		default:
-		}
-		var perm permanentError
-		switch {
-		case err == nil || ctx.Err() != nil:
-			return nil
-		case errors.Is(err, errCrashed), errors.As(err, &perm):
-			return err
-		case errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
-			return fmt.Errorf("monitor: transactional id %s: %w", s.opts.TransactionalID, err)
-		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
-			s.log.Info("fenced by a newer instance with the same transactional id; stopping", zap.String("transactional_id", s.opts.TransactionalID), zap.Error(err))
-			return nil
-		}
-		failures++
-		wait := min(time.Second<<min(failures-1, 5), 30*time.Second)
-		s.m.restarts.Inc()
-		s.log.Warn("measuring session failed; starting a new one", zap.Error(err), zap.Int("failures_in_a_row", failures), zap.Duration("retry_in", wait))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
+	return txn.Supervise(ctx, txn.Supervisor{
+		Service: "monitor", Work: "measuring", TransactionalID: s.opts.TransactionalID, Log: s.log,
+		Restarted: s.m.restarts.Inc, Crashed: errCrashed, Stop: view.Err,
+	}, s.session)
 }
 
 // assignment is the port topics (and their partitions) this instance owns,
@@ -133,32 +87,19 @@ func (a *assignment) take() (map[string][]int32, bool) {
 func (s *Service) session(ctx context.Context) error {
 	var own assignment
 	initial, version := s.view.topics()
-	opts := append([]kgo.Opt{
-		kgo.ConsumerGroup(s.opts.Group),
+	opts := append(append(s.opts.session().Opts(),
 		kgo.ConsumeTopics(initial...),
 		kgo.Balancers(topicBalancer{}),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Transaction markers advance a partition's position, so that a
 		// partition whose last record is a marker is seen read to its end.
 		kgo.KeepControlRecords(),
-		kgo.TransactionalID(s.opts.TransactionalID),
-		kgo.TransactionTimeout(s.opts.TxnTimeout + 10*time.Second),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.MetadataMinAge(MetadataMinAge),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, true) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, false) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, false) }),
-	}, s.kopts...)
-	if s.opts.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(s.opts.InstanceID))
-	}
-	if s.opts.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(s.opts.SessionTimeout))
-	}
+	), s.kopts...)
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
-		return permanentError{fmt.Errorf("monitor: kafka client: %w", err)}
+		return txn.Permanent{Err: fmt.Errorf("monitor: kafka client: %w", err)}
 	}
 	crashed := false
 	defer func() {
@@ -177,15 +118,12 @@ func (s *Service) session(ctx context.Context) error {
 			version = v
 			sess.Client().AddConsumeTopics(topics...)
 		}
-		fetches := s.poll(ctx, sess)
+		// Woken early when the view has new port topics.
+		fetches := txn.Poll(ctx, sess, s.opts.MaxBatch, s.opts.IdleProbe, s.view.notify)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-			}
-		})
+		txn.LogFetchErrors(s.log, fetches)
 		parts, changed := own.take()
 		if changed || b.stale {
 			if err := b.restore(ctx, parts); err != nil {
@@ -212,42 +150,12 @@ func (s *Service) session(ctx context.Context) error {
 	}
 }
 
-// poll polls up to MaxBatch records for at most IdleProbe, returning early
-// when the view has new port topics.
-func (s *Service) poll(ctx context.Context, sess *kgo.GroupTransactSession) kgo.Fetches {
-	pollCtx, cancel := context.WithTimeout(ctx, s.opts.IdleProbe)
-	defer cancel()
-	woke := make(chan struct{})
-	go func() {
-		defer close(woke)
-		select {
-		case <-s.view.notify:
-			cancel()
-		case <-pollCtx.Done():
-		}
-	}()
-	fetches := sess.PollRecords(pollCtx, s.opts.MaxBatch)
-	cancel()
-	<-woke
-	return fetches
-}
-
 // probe lists the end offsets of topic and marks its partitions read to
 // their end idle: they do not hold its watermark back (see watermark).
 func (s *Service) probe(ctx context.Context, t *topicState, parts []int32) error {
-	adm := kadm.NewClient(s.admin)
-	starts, err := adm.ListStartOffsets(ctx, t.Topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	var ends kadm.ListedOffsets
-	if err == nil {
-		if ends, err = adm.ListCommittedOffsets(ctx, t.Topic); err == nil {
-			err = ends.Error()
-		}
-	}
+	starts, ends, err := txn.Bounds(ctx, kadm.NewClient(s.admin), t.Topic)
 	if err != nil {
-		return fmt.Errorf("list the offsets of %s: %w", t.Topic, err)
+		return err
 	}
 	for _, p := range parts {
 		end, ok := ends.Lookup(t.Topic, p)

@@ -1,14 +1,11 @@
 package monitor
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
-	"os"
 	"time"
 
 	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 )
 
 // Defaults of Options; their names mirror the flags of cmd/monitor.
@@ -36,9 +33,6 @@ const (
 	// (the open windows), so at the default of 100 the collector runs many
 	// times a second.
 	GCPercent = 400
-	// MetadataMinAge bounds the transactional client's wait between
-	// metadata refreshes, as the governor's (see governor.MetadataMinAge).
-	MetadataMinAge = 250 * time.Millisecond
 )
 
 // Options configures a Service.
@@ -105,7 +99,7 @@ func (o Options) withDefaults() Options {
 		o.Group = d.Group
 	}
 	if o.TransactionalID == "" {
-		o.TransactionalID = defaultTransactionalID(o.Group, o.InstanceID, o.Listen)
+		o.TransactionalID = txn.DefaultTransactionalID(o.Group, o.InstanceID, o.Listen)
 	}
 	if o.IdleProbe == 0 {
 		o.IdleProbe = d.IdleProbe
@@ -136,30 +130,15 @@ func (o Options) Validate() error {
 		return fmt.Errorf("allowed-lateness: %s is negative", o.AllowedLateness)
 	case o.IdleProbe < 10*time.Millisecond:
 		return fmt.Errorf("idle-probe: %s is below 10ms", o.IdleProbe)
-	case o.MaxBatch < 1:
-		return fmt.Errorf("max-batch: %d is below 1", o.MaxBatch)
-	case o.TxnTimeout < time.Second:
-		return fmt.Errorf("txn-timeout: %s is below 1s", o.TxnTimeout)
-	case o.SessionTimeout < 0:
-		return fmt.Errorf("session-timeout: %s is negative", o.SessionTimeout)
+	}
+	if err := o.session().Validate(); err != nil {
+		return err
 	}
 	return o.Topics.Validate()
 }
 
-// defaultTransactionalID is the transactional id of an instance that was
-// given none (see Options.TransactionalID).
-func defaultTransactionalID(group, instance, listen string) string {
-	if instance != "" {
-		return group + "-" + instance
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
-	if _, port, err := net.SplitHostPort(listen); err == nil && port != "" && port != "0" {
-		return group + "-" + host + "-" + port
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return group + "-" + host + "-" + hex.EncodeToString(b[:])
+// session is what o says about the group transact session.
+func (o Options) session() txn.Session {
+	return txn.Session{Group: o.Group, TransactionalID: o.TransactionalID, InstanceID: o.InstanceID,
+		SessionTimeout: o.SessionTimeout, TxnTimeout: o.TxnTimeout, MaxBatch: o.MaxBatch}
 }

@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
-	"github.com/meshbone/meshbone/internal/kafka"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/internal/ops"
 	"github.com/meshbone/meshbone/pkg/events"
 )
@@ -58,28 +55,20 @@ func New(opts Options, log *zap.Logger) (*Service, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	kopts, err := opts.Kafka.KgoOpts()
+	cl, err := txn.NewClients(opts.Kafka)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
-	reg, err := opts.Kafka.Registry()
-	if err != nil {
-		return nil, fmt.Errorf("monitor: registry client: %w", err)
-	}
-	admin, err := kgo.NewClient(kopts...)
-	if err != nil {
-		return nil, fmt.Errorf("monitor: kafka client: %w", err)
-	}
-	topics := opts.Kafka.Topics()
+	admin := cl.Admin
 	s := &Service{
 		opts:   opts,
 		log:    log,
-		topics: topics,
-		state:  topics.Prefix + StateTopic,
-		kopts:  kopts,
-		reg:    reg,
-		codec:  events.NewCodec(reg, topics),
-		dec:    events.NewPortDecoder(reg),
+		topics: cl.Topics,
+		state:  cl.Topics.Prefix + StateTopic,
+		kopts:  cl.Kopts,
+		reg:    cl.Reg,
+		codec:  events.NewCodec(cl.Reg, cl.Topics),
+		dec:    events.NewPortDecoder(cl.Reg),
 		admin:  admin,
 		view:   newPortView(),
 	}
@@ -137,45 +126,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return errors.New("monitor: Run called twice")
 	}
 	defer s.admin.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	srvErr := make(chan error, 1)
-	if s.srv != nil {
-		wg.Go(func() {
-			if err := s.srv.Run(ctx); err != nil {
-				srvErr <- err
-				cancel()
-			}
-		})
-	}
-	err := s.consume(ctx)
-	cancel()
-	wg.Wait()
-	select {
-	case e := <-srvErr:
-		if err == nil {
-			err = fmt.Errorf("monitor: %w", e)
-		}
-	default:
+	err, srvErr := txn.Serve(ctx, s.srv, s.consume)
+	if srvErr != nil && err == nil {
+		err = fmt.Errorf("monitor: %w", srvErr)
 	}
 	return err
-}
-
-// ensureTopics creates the mesh topics and the state topic (compacted) if
-// they do not exist.
-func (s *Service) ensureTopics(ctx context.Context) error {
-	adm := kadm.NewClient(s.admin)
-	if _, err := kafka.EnsureMeshTopics(ctx, adm, s.topics, s.opts.Topics); err != nil {
-		return err
-	}
-	spec := s.opts.Topics
-	resp, err := adm.CreateTopic(ctx, spec.Partitions, spec.ReplicationFactor, spec.Configs("cleanup.policy", "compact"), s.state)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s: %w", s.state, err)
-	}
-	return nil
 }

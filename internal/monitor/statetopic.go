@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meshbone/meshbone/internal/kafka/topicread"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -111,7 +112,7 @@ func (s *Service) readState(ctx context.Context, want func(topic string) *portCo
 	last := map[string][]byte{}
 	// A state topic just created is unknown to the brokers for a moment:
 	// with franz-go's default metadata age the retry would wait 5 s.
-	kopts := append([]kgo.Opt{kgo.MetadataMinAge(MetadataMinAge)}, s.kopts...)
+	kopts := append([]kgo.Opt{kgo.MetadataMinAge(txn.MetadataMinAge)}, s.kopts...)
 	err := topicread.ReadCommitted(ctx, kopts, s.state, func(r *kgo.Record) {
 		if r.Value == nil {
 			delete(last, string(r.Key))

@@ -2,14 +2,13 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	"sync"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -69,65 +68,19 @@ func (v *portView) apply(id string, confs []*portConf) {
 // view until ctx is done; caughtUp is closed once every partition is read to
 // its last stable offset as of the start.
 func (s *Service) follow(ctx context.Context, caughtUp chan<- struct{}) error {
-	topic := s.topics.Lifecycle
-	adm := kadm.NewClient(s.admin)
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	var ends kadm.ListedOffsets
-	if err == nil {
-		if ends, err = adm.ListCommittedOffsets(ctx, topic); err == nil {
-			err = ends.Error()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("list the offsets of %s: %w", topic, err)
-	}
-	left := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if st, _ := starts.Lookup(topic, o.Partition); o.Offset > st.Offset {
-			left[o.Partition] = o.Offset
-		}
-	})
-	if len(left) == 0 {
-		close(caughtUp)
-		caughtUp = nil
-	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-		kgo.FetchMaxWait(500 * time.Millisecond),
-	}, s.kopts...)...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil || fetches.IsClientClosed() {
-			return nil
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			s.log.Warn("lifecycle view: fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-		})
-		fetches.EachRecord(func(r *kgo.Record) {
-			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
-				delete(left, r.Partition)
-			}
+	return txn.Follow(ctx, s.kopts, kadm.NewClient(s.admin), s.topics.Lifecycle, s.log, "lifecycle view", caughtUp, func(recs []*kgo.Record) {
+		for _, r := range recs {
 			if r.Attrs.IsControl() {
-				return
+				continue
 			}
 			ev, err := s.codec.Decode(ctx, r)
 			if err != nil {
 				s.log.Warn("lifecycle view: record skipped", zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
-				return
+				continue
 			}
 			lc, ok := ev.(*events.ProductLifecycleEvent)
 			if !ok {
-				return
+				continue
 			}
 			var confs []*portConf
 			if lc.Type != events.LifecycleRetired {
@@ -138,12 +91,8 @@ func (s *Service) follow(ctx context.Context, caughtUp chan<- struct{}) error {
 				}
 			}
 			s.view.apply(lc.Product.ID, confs)
-		})
-		if caughtUp != nil && len(left) == 0 {
-			close(caughtUp)
-			caughtUp = nil
 		}
-	}
+	})
 }
 
 // ruleEnv returns the rule environment of the records of schema id.
