@@ -2,7 +2,6 @@ package governor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -82,40 +81,13 @@ func (w *world) start(o Options) (*Service, func()) {
 	if err != nil {
 		w.t.Fatalf("governor: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, errCrashed) {
-				w.t.Errorf("governor Run: %v", err)
-			}
-		case <-time.After(testkit.DefaultWait):
-			w.t.Errorf("governor did not stop within %s", testkit.DefaultWait)
-		}
-	}
-	w.t.Cleanup(stop)
-	w.env.Eventually(func() bool {
-		select {
-		case err := <-done:
-			done <- err
-			return true
-		default:
-			return s.Ready()
-		}
-	}, "governor ready")
+	r := testkit.Run(w.t, "governor", s.Run, errCrashed)
+	w.env.Eventually(func() bool { return r.Exited() || s.Ready() }, "governor ready")
 	if !s.Ready() {
-		stop()
+		r.Stop()
 		w.t.Fatal("governor stopped before it was ready")
 	}
-	return s, stop
+	return s, r.Stop
 }
 
 // publish encodes ev with the given CloudEvents source and produces it.

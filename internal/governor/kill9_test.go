@@ -1,17 +1,11 @@
 package governor
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/meshbone/meshbone/internal/testkit"
 )
@@ -37,12 +31,7 @@ func kill9(t *testing.T, instances int) {
 		t.Skipf("needs a real Kafka broker: set %s (e.g. %s=127.0.0.1:19092 after scripts/kafka.sh start); kfake runs TestExactlyOnceAcrossCrashes and TestTwoGovernorsAcrossCrashes instead", testkit.EnvKafka, testkit.EnvKafka)
 	}
 	t.Logf("kill -9 of one of %d governor processes on %s", instances, w.env.Backend)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "governor")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/governor")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/governor: %v\n%s", err, out)
-	}
+	procs := testkit.NewProcesses(t, "governor", "../../cmd/governor")
 	policies, err := filepath.Abs("../../policies")
 	if err != nil {
 		t.Fatal(err)
@@ -50,89 +39,18 @@ func kill9(t *testing.T, instances int) {
 	evs := eosEvents(3000, uint64(time.Now().UnixNano()))
 	want := expectedViolations(t, evs)
 	w.publishAll(evs)
-	logPath := filepath.Join(dir, "governor.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
 	start := func(instance int) *exec.Cmd {
-		cmd := exec.Command(bin,
+		return procs.Start(
 			"--kafka-brokers", w.env.Brokers[0], "--registry-url", w.env.Registry, "--topic-prefix", w.env.Prefix,
 			"--policies", policies, "--group", w.group, "--instance-id", fmt.Sprintf("%s-%d", w.group, instance),
 			"--listen", "127.0.0.1:0", "--max-batch", "20", "--policy-poll-interval", "-1s", "--log-level", "warn")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Whatever happens to the test, the process does not outlive it.
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-		})
-		return cmd
-	}
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("governor log:\n%s", tail(b, 4000))
-			}
-		}
-	}()
-	stop := func(cmd *exec.Cmd) {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(testkit.DefaultWait):
-			_ = cmd.Process.Kill()
-			t.Error("governor did not stop on SIGTERM")
-		}
 	}
 	// The siblings run throughout; instance 0 is killed when the committed
 	// progress passes random points of the input, and restarted.
 	for i := 1; i < instances; i++ {
-		defer stop(start(i))
+		defer procs.Stop(start(i))
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	total := int64(len(evs))
-	points := []float64{0.05 + 0.2*rng.Float64(), 0.3 + 0.2*rng.Float64(), 0.55 + 0.2*rng.Float64()}
-	for i, p := range points {
-		cmd := start(0)
-		threshold := int64(p * float64(total))
-		w.env.Eventually(func() bool { return w.committed(context.Background()) >= threshold }, fmt.Sprintf("run %d judging past %d of %d", i, threshold, total))
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		t.Logf("run %d killed with %d of %d records committed (threshold %d)", i, w.committed(context.Background()), total, threshold)
-	}
-	defer stop(start(0))
+	procs.KillNine(w.env, func() *exec.Cmd { return start(0) }, func() int64 { return w.env.Committed(w.group) }, int64(len(evs)))
+	defer procs.Stop(start(0))
 	w.checkExactlyOnce(want)
-}
-
-// committed returns how many input records the governor's group committed.
-func (w *world) committed(ctx context.Context) int64 {
-	adm := kadm.NewClient(w.env.Client())
-	offs, err := adm.FetchOffsets(ctx, w.group)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Err == nil && o.At > 0 {
-			n += o.At
-		}
-	})
-	return n
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }

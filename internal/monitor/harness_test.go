@@ -160,27 +160,7 @@ func (w *world) start(o Options) (*Service, func()) {
 	if err != nil {
 		w.t.Fatalf("monitor: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && err != errCrashed {
-				w.t.Errorf("monitor Run: %v", err)
-			}
-		case <-time.After(testkit.DefaultWait):
-			w.t.Error("monitor did not stop")
-		}
-	}
-	w.t.Cleanup(stop)
-	return s, stop
+	return s, testkit.Run(w.t, "monitor", s.Run, errCrashed).Stop
 }
 
 // observed reads the quality topic until it has n events or wait passes.

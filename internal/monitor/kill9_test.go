@@ -1,17 +1,10 @@
 package monitor
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
@@ -29,11 +22,7 @@ func TestExactlyOnceKill9(t *testing.T) {
 	if !w.env.Real() {
 		t.Skipf("needs a real Kafka broker: set %s (e.g. %s=127.0.0.1:19092 after scripts/kafka.sh start); kfake runs TestExactlyOnceAcrossCrashes instead", testkit.EnvKafka, testkit.EnvKafka)
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "monitor")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/monitor").CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/monitor: %v\n%s", err, out)
-	}
+	procs := testkit.NewProcesses(t, "monitor", "../../cmd/monitor")
 	t0 := origin().Add(-2 * time.Hour)
 	long := longStream(1500)
 	var want []*events.QualityEvent
@@ -42,73 +31,17 @@ func TestExactlyOnceKill9(t *testing.T) {
 		w.write(p, t0, long)
 		want = append(want, expectedFrom(p, t0, long)...)
 	}
-	total := int64(products * len(long))
-	logPath := filepath.Join(dir, "monitor.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(logPath); err == nil {
-				if len(b) > 4000 {
-					b = b[len(b)-4000:]
-				}
-				t.Logf("monitor log:\n%s", b)
-			}
-		}
-	}()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin,
+		return procs.Start(
 			"--kafka-brokers", w.env.Brokers[0], "--registry-url", w.env.Registry, "--topic-prefix", w.env.Prefix,
 			"--group", w.group, "--instance-id", w.group+"-0", "--listen", "127.0.0.1:0",
 			"--allowed-lateness", "0s", "--idle-probe", "100ms", "--max-batch", "40", "--log-level", "warn")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
-		})
-		return cmd
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
-	for i, p := range []float64{0.05 + 0.2*rng.Float64(), 0.3 + 0.2*rng.Float64(), 0.55 + 0.2*rng.Float64()} {
-		cmd := start()
-		threshold := int64(p * float64(total))
-		w.env.Eventually(func() bool { return w.committed() >= threshold }, fmt.Sprintf("run %d measuring past %d of %d records", i, threshold, total))
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		t.Logf("run %d killed with %d of %d records committed (threshold %d)", i, w.committed(), total, threshold)
-	}
+	procs.KillNine(w.env, start, func() int64 { return w.env.Committed(w.group) }, int64(products*len(long)))
 	cmd := start()
 	w.env.Eventually(func() bool { return len(w.observed(len(want), 300*time.Millisecond)) >= len(want) }, fmt.Sprintf("%d windows published", len(want)))
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("monitor stopped with %v after SIGTERM", err)
-	}
+	procs.Stop(cmd)
 	w.check(want)
-}
-
-// committed returns how many port records the monitor's group committed.
-func (w *world) committed() int64 {
-	offs, err := kadm.NewClient(w.env.Client()).FetchOffsets(context.Background(), w.group)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Err == nil && o.At > 0 {
-			n += o.At
-		}
-	})
-	return n
 }
 
 // longStream is n records two seconds of event time apart over three
