@@ -262,14 +262,14 @@ func (b *builder) cluster(why string, ops ...kadm.ACLOperation) {
 const idempotentWhy = "its producer is idempotent (brokers before Kafka 3.0 need this; later ones accept WRITE on any topic)"
 
 // registrarACLs: the registrar creates the mesh topics, its lease topic and
-// the port topics (a failed registration's are deleted again, a port's
-// retention follows its descriptor); it reads the lifecycle, lease, access
+// the port topics and their dead-letter topics (a failed registration's are
+// deleted again, a port's retention follows its descriptor); it reads the lifecycle, lease, access
 // and notice topics, writes them in its writer's transactions, writes audit
 // events; it joins the lease group; and it creates and deletes the ACLs of
 // access agreements.
 func registrarACLs(b *builder, o Options) {
 	p, t := o.TopicPrefix, events.MeshTopics(o.TopicPrefix)
-	b.meshTopics(p, "creates the mesh topics, its lease topic and each port topic; deletes the topics of a registration that failed; sets a port topic's retention",
+	b.meshTopics(p, "creates the mesh topics, its lease topic and each port topic with its dead-letter topic; deletes the topics of a registration that failed; sets a port topic's retention",
 		kadm.OpCreate, kadm.OpDelete, kadm.OpAlterConfigs)
 	b.topic(t.Lifecycle, "reads the products' history, publishes lifecycle events (transactions)", kadm.OpRead, kadm.OpWrite)
 	b.topic(p+registrar.LeaseTopic, "its lease topic: the writer's election, intents and announcements", kadm.OpRead, kadm.OpWrite)

@@ -10,4 +10,6 @@
 //
 // The consumers of data products are not here: the registrar grants them
 // READ on the port topics they have an agreement for (see docs/access.md).
+// A domain's publisher of a product gets PublisherBindings: WRITE on the
+// port topics and their dead-letter topics, which the registrar creates.
 package meshacl

@@ -44,6 +44,8 @@ spec:
     - name: events
       partitions: 1
       schema: '{"type": "record", "name": "Order", "namespace": "com.example", "fields": [{"name": "id", "type": "string"}]}'
+      rules:
+        - {name: not-test, rule: "id != 'test'", onFailure: dlq}
 `
 
 // TestServicesWithTheirACLs runs the four services on a broker that
@@ -58,7 +60,7 @@ spec:
 func TestServicesWithTheirACLs(t *testing.T) {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.EnableSASL(), kfake.EnableACLs(),
 		kfake.Superuser("SCRAM-SHA-256", "admin", "admin-pw")}
-	for _, s := range meshacl.Services {
+	for _, s := range append(meshacl.Services, meshacl.Publisher) {
 		opts = append(opts, kfake.User("SCRAM-SHA-256", string(s), string(s)+"-pw"))
 	}
 	cluster, err := kfake.NewCluster(opts...)
@@ -207,6 +209,34 @@ func TestServicesWithTheirACLs(t *testing.T) {
 	}
 	testkit.Eventually(t, func() bool { return records(events.TopicAudit) > 0 && records(events.TopicDLQ) >= 2 },
 		"audit events and the two dead letters written")
+
+	// The domain's publisher, with only PublisherBindings' ACLs, writes
+	// the port and dead-letters a record into the topic the registrar
+	// created, never creating one.
+	pacls, err := meshacl.PublisherBindings("User:"+string(meshacl.Publisher), "", "sales.orders.events.v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := meshacl.Apply(ctx, kadm.NewClient(admin), pacls); err != nil {
+		t.Fatal(err)
+	}
+	pw, err := events.NewPortWriter("sales.orders", "events", events.SeedBrokers(brokers...), events.RegistryURLs(reg.URL()),
+		events.KafkaOpts(kgo.SASL(scram.Auth{User: string(meshacl.Publisher), Pass: string(meshacl.Publisher) + "-pw"}.AsSha256Mechanism())))
+	if err != nil {
+		t.Fatalf("a port writer under the publisher's ACLs: %v", err)
+	}
+	defer pw.Close()
+	for _, id := range []string{"o-0", "test"} {
+		if err := pw.Write(ctx, id, map[string]any{"id": id}); err != nil {
+			t.Fatalf("write %s under the publisher's ACLs: %v", id, err)
+		}
+	}
+	if st := pw.Stats(); st != (events.PortWriterStats{Written: 1, DeadLettered: 1}) {
+		t.Fatalf("port writer stats %+v", st)
+	}
+	if n := records("sales.orders.events.v1.dlq"); n != 1 {
+		t.Fatalf("the dead-letter topic holds %d records, want 1", n)
+	}
 
 	// Two records a few minutes apart, written by the producing domain
 	// (here the super user): the second closes the first one's window.

@@ -1,7 +1,8 @@
 // Package registrar is the self-serve platform of the mesh: a domain team
 // hands it a data product descriptor over HTTP, and it provisions what the
-// product needs (one Kafka topic per output port, the port schemas under
-// their subjects after a BACKWARD compatibility check) and announces the
+// product needs (one Kafka topic per output port and its dead-letter topic
+// <topic>.dlq, the port schemas under their subjects after a BACKWARD
+// compatibility check) and announces the
 // product on the lifecycle topic. Every write is authenticated with a bearer
 // token bound to one domain (or to the governance role) and audited on
 // mesh.audit.v1.

@@ -53,6 +53,7 @@ type portPlan struct {
 	index       int    // in the descriptor
 	name        string // port name
 	topic       string
+	dlqTopic    string // the port's dead-letter topic, events.PortDeadLetterTopic
 	subject     string
 	schema      string // as posted
 	partitions  int32
@@ -301,7 +302,7 @@ func (s *Service) plan(d *product.Descriptor, cand events.DataProduct, cur Produ
 	}
 	plans := make([]portPlan, len(cand.OutputPorts))
 	for i, port := range cand.OutputPorts {
-		pl := portPlan{index: i, name: port.Name, topic: port.Topic, subject: port.SchemaSubject,
+		pl := portPlan{index: i, name: port.Name, topic: port.Topic, dlqTopic: events.PortDeadLetterTopic(port.Topic), subject: port.SchemaSubject,
 			schema: d.Spec.OutputPorts[i].Schema, partitions: port.Partitions}
 		if old, ok := existing[port.Name]; ok {
 			if old.Partitions != port.Partitions {
@@ -362,29 +363,41 @@ func (s *Service) checkSchemas(ctx context.Context, plans []portPlan) error {
 	return nil
 }
 
-// provision creates the port topics, registers the schemas (setting each
-// port's schema id in cand) and applies a changed retention to the existing
-// topics, recording in u what it did.
+// provision creates the port topics and their dead-letter topics, registers
+// the schemas (setting each port's schema id in cand) and applies a changed
+// retention to the existing topics, recording in u what it did.
+//
+// Every port gets its dead-letter topic, with the port topic's partitions,
+// replication, min.insync.replicas and retention, whether or not a contract
+// rule dead-letters today: a later minor version may add such a rule, and
+// a domain's publisher then needs only WRITE on it, never CREATE. An
+// existing port whose dead-letter topic is missing (registered before the
+// registrar made them) gets it too; as it belongs to a port already
+// announced, a failed registration keeps it.
 func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand events.DataProduct, cur Product, exists bool, plans []portPlan, u *undo) error {
 	retention := strconv.FormatInt(int64(d.Spec.RetentionDays)*24*int64(time.Hour/time.Millisecond), 10)
+	cfg := s.opts.Topics.Configs("retention.ms", retention)
+	fresh := map[string]bool{} // existing ports' dead-letter topics created now
 	for _, pl := range plans {
-		if pl.topicExists {
+		if !pl.topicExists {
+			for _, topic := range []string{pl.topic, pl.dlqTopic} {
+				created, err := s.createPortTopic(ctx, pl, topic, cfg, true)
+				if err != nil {
+					return err
+				}
+				if created {
+					u.topics = append(u.topics, topic)
+				}
+			}
 			continue
 		}
-		cfg := s.opts.Topics.Configs("retention.ms", retention)
-		resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.Topics.ReplicationFactor, cfg, pl.topic)
-		if err == nil {
-			err = resp.Err
+		created, err := s.createPortTopic(ctx, pl, pl.dlqTopic, cfg, false)
+		if err != nil {
+			return err
 		}
-		switch {
-		case err == nil:
-			u.topics = append(u.topics, pl.topic)
-		case errors.Is(err, kerr.TopicAlreadyExists):
-			s.log.Warn("port topic exists already; keeping it", zap.String("topic", pl.topic))
-		case errors.Is(err, kerr.InvalidReplicationFactor), errors.Is(err, kerr.InvalidPartitions), errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.PolicyViolation):
-			return &Error{Kind: ErrConflict, Field: fmt.Sprintf("spec.outputPorts[%d]", pl.index), Msg: "Kafka refuses to create topic " + pl.topic, Err: err}
-		default:
-			return unavailable(err, "kafka: create topic %s", pl.topic)
+		if created {
+			s.log.Info("created the missing dead-letter topic of an existing port", zap.String("topic", pl.dlqTopic))
+			fresh[pl.dlqTopic] = true
 		}
 	}
 	s.step(cand.ID, "topics")
@@ -432,6 +445,9 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		for _, pl := range plans {
 			if pl.topicExists {
 				topics = append(topics, pl.topic)
+				if !fresh[pl.dlqTopic] { // created with the new retention
+					topics = append(topics, pl.dlqTopic)
+				}
 			}
 		}
 		if len(topics) > 0 {
@@ -446,6 +462,28 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 		}
 	}
 	return nil
+}
+
+// createPortTopic creates a topic of port pl with cfg and tells whether it
+// did: one that exists already is kept (with a warning when warnExists).
+func (s *Service) createPortTopic(ctx context.Context, pl portPlan, topic string, cfg map[string]*string, warnExists bool) (bool, error) {
+	resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.Topics.ReplicationFactor, cfg, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		if warnExists {
+			s.log.Warn("port topic exists already; keeping it", zap.String("topic", topic))
+		}
+		return false, nil
+	case errors.Is(err, kerr.InvalidReplicationFactor), errors.Is(err, kerr.InvalidPartitions), errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.PolicyViolation):
+		return false, &Error{Kind: ErrConflict, Field: fmt.Sprintf("spec.outputPorts[%d]", pl.index), Msg: "Kafka refuses to create topic " + topic, Err: err}
+	default:
+		return false, unavailable(err, "kafka: create topic %s", topic)
+	}
 }
 
 func (s *Service) setRetention(ctx context.Context, ms string, topics []string) error {

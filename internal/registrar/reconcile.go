@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
+
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // topicGoneWait bounds the wait for deleted topics to leave the metadata (a
@@ -51,6 +53,7 @@ func (s *Service) undoIntent(ctx context.Context, in *intent, cur Product, exist
 	if exists {
 		for _, port := range cur.Product.OutputPorts {
 			used[port.Topic], used[port.SchemaSubject] = true, true
+			used[events.PortDeadLetterTopic(port.Topic)] = true
 		}
 	}
 	for _, sub := range in.Subjects {
@@ -82,7 +85,10 @@ func (s *Service) undoIntent(ctx context.Context, in *intent, cur Product, exist
 	}
 	for topic, ms := range in.Retention {
 		if used[topic] {
-			if err := s.setRetention(ctx, ms, []string{topic}); err != nil {
+			// A dead-letter topic the writer died before creating (its
+			// port was registered before the registrar made them) has no
+			// retention to restore.
+			if err := s.setRetention(ctx, ms, []string{topic}); err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
 				return err
 			}
 		}
@@ -153,7 +159,7 @@ func newIntent(id, version, eventID string, plans []portPlan, cur Product, exist
 	in := &intent{Product: id, Version: version, EventID: eventID}
 	for _, pl := range plans {
 		if !pl.topicExists {
-			in.Topics = append(in.Topics, pl.topic)
+			in.Topics = append(in.Topics, pl.topic, pl.dlqTopic)
 		}
 		in.Subjects = append(in.Subjects, intentSubject{Subject: pl.subject, Prev: pl.prevVersion})
 	}
@@ -164,7 +170,7 @@ func newIntent(id, version, eventID string, plans []portPlan, cur Product, exist
 				if in.Retention == nil {
 					in.Retention = map[string]string{}
 				}
-				in.Retention[pl.topic] = old
+				in.Retention[pl.topic], in.Retention[pl.dlqTopic] = old, old
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // flakyRegistry is a proxy in front of the test registry that can fail the
@@ -63,7 +64,9 @@ func TestFailedRegistrationIsRolledBack(t *testing.T) {
 	a := w.post(salesToken, d.yaml())
 	a.want(t, http.StatusServiceUnavailable, registrar.CodeUnavailable)
 	for _, topic := range []string{"sales.orders.events.v1", "sales.orders.daily.v1"} {
-		w.env.Eventually(func() bool { parts, _ := w.topicInfo(w.topic(topic)); return parts == -1 }, "topic "+topic+" deleted")
+		for _, tp := range []string{w.topic(topic), events.PortDeadLetterTopic(w.topic(topic))} {
+			w.env.Eventually(func() bool { parts, _ := w.topicInfo(tp); return parts == -1 }, "topic "+tp+" deleted")
+		}
 		if vs := w.versions(w.subject(topic)); vs != nil {
 			t.Fatalf("subject of %s left with versions %v", topic, vs)
 		}
@@ -77,8 +80,10 @@ func TestFailedRegistrationIsRolledBack(t *testing.T) {
 	flaky.failSubjOf.Store("")
 	flaky.down.Store(true)
 	w.post(salesToken, d.yaml()).want(t, http.StatusServiceUnavailable, registrar.CodeUnavailable)
-	if parts, _ := w.topicInfo(w.topic("sales.orders.events.v1")); parts != -1 {
-		t.Fatal("topic created while the registry was down")
+	for _, topic := range []string{w.topic("sales.orders.events.v1"), events.PortDeadLetterTopic(w.topic("sales.orders.events.v1"))} {
+		if parts, _ := w.topicInfo(topic); parts != -1 {
+			t.Fatalf("topic %s created while the registry was down", topic)
+		}
 	}
 
 	// Back up: the same request now succeeds.

@@ -179,7 +179,8 @@ func TestWriterKilledMidProvisioning(t *testing.T) {
 			}
 			b := w.spawn("", short)
 			d := desc{domain: "sales", name: "orders", version: "1.0.0", extraPort: true}
-			topics := []string{w.topic("sales.orders.events.v1"), w.topic("sales.orders.daily.v1")}
+			topics := []string{w.topic("sales.orders.events.v1"), w.topic("sales.orders.daily.v1"),
+				w.topic("sales.orders.events.v1.dlq"), w.topic("sales.orders.daily.v1.dlq")}
 			subjects := []string{w.subject("sales.orders.events.v1"), w.subject("sales.orders.daily.v1")}
 
 			answered := make(chan int, 1)

@@ -116,8 +116,10 @@ type PortWriterStats struct {
 // lifecycle topic for the product (refusing an unknown or retired product or
 // an unknown port: ErrNoProduct, ErrRetired, ErrNoPort), fetches the port's
 // schema from the registry, compiles the port's contract rules against it
-// and, when a rule dead-letters, creates the dead-letter topic if it does
-// not exist (with the port's partition count).
+// and, when a rule dead-letters, checks that the dead-letter topic exists:
+// the registrar creates it with the port topic, and only for a product
+// registered before it did is it created here (with the port's partition
+// count; that needs CREATE on the topic).
 func NewPortWriter(productID, port string, opts ...PortWriterOpt) (*PortWriter, error) {
 	pc := portCfg{timeout: DefaultPortLookupTimeout}
 	var shared []PortWriterOpt
@@ -214,8 +216,11 @@ func (w *PortWriter) loadSchema(ctx context.Context, c cfg) error {
 	return nil
 }
 
-// ensureDLQ creates the dead-letter topic when a rule dead-letters and the
-// topic does not exist yet.
+// ensureDLQ makes sure the dead-letter topic exists when a rule
+// dead-letters. The registrar creates it with the port topic, so it is
+// normally there, and only looked up (which WRITE on it allows); for a
+// product registered before the registrar did, it is created here with the
+// port's partition count, which needs CREATE on it.
 func (w *PortWriter) ensureDLQ(ctx context.Context) error {
 	need := false
 	for _, r := range w.rules {
@@ -224,8 +229,16 @@ func (w *PortWriter) ensureDLQ(ctx context.Context) error {
 	if !need {
 		return nil
 	}
+	adm := kadm.NewClient(w.cl)
+	td, err := adm.ListTopics(ctx, w.dlqTopic)
+	if err != nil {
+		return fmt.Errorf("events: look up the dead-letter topic %s: %w", w.dlqTopic, err)
+	}
+	if d, ok := td[w.dlqTopic]; ok && d.Err == nil {
+		return nil
+	}
 	partitions := max(w.port.Partitions, 1)
-	resp, err := kadm.NewClient(w.cl).CreateTopic(ctx, partitions, -1, nil, w.dlqTopic)
+	resp, err := adm.CreateTopic(ctx, partitions, -1, nil, w.dlqTopic)
 	if err == nil {
 		err = resp.Err
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/meshbone/meshbone/internal/testkit"
@@ -371,4 +373,91 @@ func TestPortWriterClosed(t *testing.T) {
 	if err := w.Flush(context.Background()); !errors.Is(err, events.ErrClosed) {
 		t.Errorf("Flush after Close: %v", err)
 	}
+}
+
+// requestKeys records the keys of the requests a client sends.
+type requestKeys struct {
+	mu   sync.Mutex
+	keys map[int16]int
+}
+
+func (h *requestKeys) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, _ error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.keys == nil {
+		h.keys = map[int16]int{}
+	}
+	h.keys[key]++
+}
+
+func (h *requestKeys) count(key kmsg.Key) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.keys[int16(key)]
+}
+
+// TestPortWriterDeadLetterTopicFromTheRegistrar: the registrar creates a
+// port's dead-letter topic with the port topic, so a writer with a
+// dead-lettering rule only looks it up and writes there, never asking to
+// create it (a domain's publisher needs WRITE on it, not CREATE); for a
+// product registered before the registrar did, the writer creates it with
+// the port's partition count.
+func TestPortWriterDeadLetterTopicFromTheRegistrar(t *testing.T) {
+	env := testkit.New(t)
+	ctx := context.Background()
+
+	p := portProduct(t, env)
+	dlq := events.PortDeadLetterTopic(p.OutputPorts[0].Topic)
+	// As the registrar makes it; 5 partitions tell it from the writer's.
+	resp, err := env.Admin().CreateTopic(ctx, 5, -1, nil, dlq)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := &requestKeys{}
+	w := newPortWriter(t, env, p.ID, "orders", events.KafkaOpts(kgo.WithHooks(hooks)))
+	if err := w.Write(ctx, "k", portOrder{OrderID: "dlq-1", Amount: 5, Currency: "EURO"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Stats(); got != (events.PortWriterStats{DeadLettered: 1}) {
+		t.Errorf("stats %+v", got)
+	}
+	if n := hooks.count(kmsg.CreateTopics); n != 0 {
+		t.Errorf("the writer sent %d CreateTopics requests for an existing dead-letter topic", n)
+	}
+	if got := env.ReadN(dlq, 1); string(got[0].Key) != "k" {
+		t.Errorf("dead letter %+v", got[0])
+	}
+	if parts := topicPartitions(t, env, dlq); parts != 5 {
+		t.Errorf("%s has %d partitions, want the registrar's 5", dlq, parts)
+	}
+
+	// A product registered before: no dead-letter topic, the writer makes it.
+	old := portProduct(t, env)
+	oldDLQ := events.PortDeadLetterTopic(old.OutputPorts[0].Topic)
+	hooks = &requestKeys{}
+	newPortWriter(t, env, old.ID, "orders", events.KafkaOpts(kgo.WithHooks(hooks)))
+	if n := hooks.count(kmsg.CreateTopics); n != 1 {
+		t.Errorf("the writer sent %d CreateTopics requests for a missing dead-letter topic, want 1", n)
+	}
+	var parts int
+	env.Eventually(func() bool { parts = topicPartitions(t, env, oldDLQ); return parts != -1 }, oldDLQ+" created")
+	if parts != 3 {
+		t.Errorf("%s has %d partitions, want the port's 3", oldDLQ, parts)
+	}
+}
+
+// topicPartitions returns a topic's partition count, -1 if it does not exist.
+func topicPartitions(t *testing.T, env *testkit.Env, topic string) int {
+	t.Helper()
+	td, err := env.Admin().ListTopics(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := td[topic]; ok && d.Err == nil {
+		return len(d.Partitions)
+	}
+	return -1
 }
