@@ -86,7 +86,13 @@ func TestNoticesCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is still an input of marketing.campaigns") {
 		t.Fatalf("retire by its owner: %v\n%s", err, out)
 	}
-	run("--token", tokens["governance"], "product", "retire", "sales.customer-orders", "--force")
+	// The forced retirement names the reader and the agreement left.
+	out = run("--token", tokens["governance"], "product", "retire", "sales.customer-orders", "--force")
+	wantRetire := regexp.MustCompile(`(?m)^orphaned readers   marketing\.campaigns\n` +
+		`active agreements  ` + regexp.QuoteMeta(req.AgreementID) + ` \(application campaign-dashboard, User:campaign-dashboard\)$`)
+	if !wantRetire.MatchString(out) || !strings.Contains(out, "result             RETIRED\n") {
+		t.Errorf("retire --force:\n%s", out)
+	}
 	retired := regexp.MustCompile(`(?m)^\S+Z  sales\.customer-orders     RETIRED        application:campaign-dashboard +slack:#campaign-dash +sales\.customer-orders 2\.1\.0 is retired`)
 	env.Eventually(func() bool { return retired.MatchString(fout.String()) && strings.Count(fout.String(), "RETIRED") == 2 }, "followed retirement notices")
 	cancel()

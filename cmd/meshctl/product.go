@@ -294,7 +294,9 @@ func productRetireCmd(g *globals) *cobra.Command {
 		Use:   "retire ID [--force]",
 		Short: "retire a deprecated product",
 		Long: "retire announces that a deprecated product is gone. It is refused while active\n" +
-			"products list it in their inputs, unless --force is given with a governance token.",
+			"products list it in their inputs or access agreements to it are in force, unless\n" +
+			"--force is given with a governance token; the answer then lists those readers and\n" +
+			"agreements (retiring revokes no agreement: revoke them with meshctl access revoke).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := g.registrar().Retire(cmd.Context(), args[0], req)
@@ -305,7 +307,7 @@ func productRetireCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Reason, "reason", "", "why (default: the deprecation's reason)")
-	cmd.Flags().BoolVar(&req.Force, "force", false, "retire although active products still read it (governance role)")
+	cmd.Flags().BoolVar(&req.Force, "force", false, "retire although active products still read it or agreements are in force (governance role)")
 	return cmd
 }
 
@@ -314,6 +316,14 @@ func (g *globals) printAction(res registrar.ActionResult) error {
 	rows := [][]string{{"product", res.ID}, {"version", res.Version}, {"result", string(res.Type)}, {"event", res.EventID}}
 	if len(res.OrphanedReaders) > 0 {
 		rows = append(rows, []string{"orphaned readers", strings.Join(res.OrphanedReaders, ", ")})
+	}
+	// One row each: an agreement reads "<id> (<consumer>, <principal>)".
+	for i, a := range res.ActiveAgreements {
+		label := ""
+		if i == 0 {
+			label = "active agreements"
+		}
+		rows = append(rows, []string{label, a})
 	}
 	return g.print(res, nil, rows)
 }
