@@ -7,9 +7,11 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/meshbone/meshbone/internal/kafka/txn"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
+	"github.com/meshbone/meshbone/internal/kafka/txn"
 )
 
 // errCrashed is returned by Run when a test's crash hook stopped it.
@@ -153,9 +155,9 @@ func (s *Service) session(ctx context.Context) error {
 // probe lists the end offsets of topic and marks its partitions read to
 // their end idle: they do not hold its watermark back (see watermark).
 func (s *Service) probe(ctx context.Context, t *topicState, parts []int32) error {
-	starts, ends, err := txn.Bounds(ctx, kadm.NewClient(s.admin), t.Topic)
+	starts, ends, err := topicread.Bounds(ctx, kadm.NewClient(s.admin), t.Topic)
 	if err != nil {
-		return err
+		return fmt.Errorf("list the offsets of %s: %w", t.Topic, err)
 	}
 	for _, p := range parts {
 		end, ok := ends.Lookup(t.Topic, p)

@@ -86,16 +86,7 @@ func listBounds(ctx context.Context, kopts []kgo.Opt, topic string) (starts, end
 	// retry soon, then less often.
 	backoff := 10 * time.Millisecond
 	for {
-		starts, err = adm.ListStartOffsets(ctx, topic)
-		if err == nil {
-			err = starts.Error()
-		}
-		if err == nil {
-			ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
-			if err == nil {
-				err = ends.Error()
-			}
-		}
+		starts, ends, err = Bounds(ctx, adm, topic)
 		if err == nil || !kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition) {
 			return starts, ends, err
 		}
@@ -106,4 +97,20 @@ func listBounds(ctx context.Context, kopts []kgo.Opt, topic string) (starts, end
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
+}
+
+// Bounds lists the start and the last stable offsets of topic's partitions
+// once.
+func Bounds(ctx context.Context, adm *kadm.Client, topic string) (starts, ends kadm.ListedOffsets, err error) {
+	starts, err = adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err == nil {
+		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
+		if err == nil {
+			err = ends.Error()
+		}
+	}
+	return starts, ends, err
 }

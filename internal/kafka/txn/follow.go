@@ -9,26 +9,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
-)
 
-// Bounds lists the start and the last stable offsets of topic's
-// partitions.
-func Bounds(ctx context.Context, adm *kadm.Client, topic string) (starts, ends kadm.ListedOffsets, err error) {
-	starts, err = adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err == nil {
-		ends, err = adm.ListCommittedOffsets(ctx, topic) // last stable offsets
-		if err == nil {
-			err = ends.Error()
-		}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("list the offsets of %s: %w", topic, err)
-	}
-	return starts, ends, nil
-}
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
+)
 
 // Follow reads the whole of topic read_committed, from its start, until ctx
 // is done, handing the records of each poll (transaction markers included:
@@ -37,9 +20,9 @@ func Bounds(ctx context.Context, adm *kadm.Client, topic string) (starts, ends k
 // offset as of the start. Fetch errors are logged with what (the reader's
 // name) before them.
 func Follow(ctx context.Context, kopts []kgo.Opt, adm *kadm.Client, topic string, log *zap.Logger, what string, caughtUp chan<- struct{}, apply func([]*kgo.Record)) error {
-	starts, ends, err := Bounds(ctx, adm, topic)
+	starts, ends, err := topicread.Bounds(ctx, adm, topic)
 	if err != nil {
-		return err
+		return fmt.Errorf("list the offsets of %s: %w", topic, err)
 	}
 	left := map[int32]int64{} // partition -> the offset to reach
 	ends.Each(func(o kadm.ListedOffset) {
