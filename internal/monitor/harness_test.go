@@ -153,6 +153,20 @@ func (w *world) write(p testPort, t0 time.Time, stream []rec) {
 	}
 }
 
+// addStreams registers the test's products (prefix0, prefix1, ...), writes
+// stream to the port of each from t0 and returns the windows they must
+// give.
+func (w *world) addStreams(prefix string, t0 time.Time, stream []rec) []*events.QualityEvent {
+	w.t.Helper()
+	var want []*events.QualityEvent
+	for i := range products {
+		p := w.addProduct(fmt.Sprintf("%s%d", prefix, i))
+		w.write(p, t0, stream)
+		want = append(want, expectedFrom(p, t0, stream)...)
+	}
+	return want
+}
+
 // start runs a monitor until the test ends (or stop is called).
 func (w *world) start(o Options) (*Service, func()) {
 	w.t.Helper()

@@ -25,12 +25,7 @@ func TestExactlyOnceKill9(t *testing.T) {
 	procs := testkit.NewProcesses(t, "monitor", "../../cmd/monitor")
 	t0 := origin().Add(-2 * time.Hour)
 	long := longStream(1500)
-	var want []*events.QualityEvent
-	for i := range products {
-		p := w.addProduct(fmt.Sprintf("k%d", i))
-		w.write(p, t0, long)
-		want = append(want, expectedFrom(p, t0, long)...)
-	}
+	want := w.addStreams("k", t0, long)
 	start := func() *exec.Cmd {
 		return procs.Start(
 			"--kafka-brokers", w.env.Brokers[0], "--registry-url", w.env.Registry, "--topic-prefix", w.env.Prefix,

@@ -63,12 +63,7 @@ func TestInstancesAgree(t *testing.T) {
 	}
 	t0 := origin().Add(-2 * time.Hour)
 	long := longStream(600)
-	var want []*events.QualityEvent
-	for i := range products {
-		p := w.addProduct(fmt.Sprintf("m%d", i))
-		w.write(p, t0, long)
-		want = append(want, expectedFrom(p, t0, long)...)
-	}
+	want := w.addStreams("m", t0, long)
 	w.env.Eventually(func() bool {
 		var n int64
 		for _, s := range svcs {
@@ -88,12 +83,7 @@ func TestOneInstanceLongStreams(t *testing.T) {
 	s, stop := w.start(w.options())
 	t0 := origin().Add(-2 * time.Hour)
 	long := longStream(600)
-	var want []*events.QualityEvent
-	for i := range products {
-		p := w.addProduct(fmt.Sprintf("m%d", i))
-		w.write(p, t0, long)
-		want = append(want, expectedFrom(p, t0, long)...)
-	}
+	want := w.addStreams("m", t0, long)
 	w.env.Eventually(func() bool { return s.Published() >= int64(len(want)) }, "every window published")
 	stop()
 	w.check(want)
