@@ -146,10 +146,14 @@ func (g *globals) showProduct(p *store.Product) {
 		for _, e := range []struct {
 			k string
 			v *string
-		}{{"technical owner", o.TechnicalOwner}, {"business owner", o.BusinessOwner}, {"steward", o.Steward}, {"on call", o.OnCall}} {
+		}{{"technical owner", o.TechnicalOwner}, {"business owner", o.BusinessOwner}, {"steward", o.Steward}, {"on call", o.OnCall},
+			{"developer", o.Developer}, {"channel", o.Channel}} {
 			if e.v != nil {
 				kv = append(kv, []string{e.k, *e.v})
 			}
+		}
+		if len(o.EscalationPath) > 0 {
+			kv = append(kv, []string{"escalation", strings.Join(o.EscalationPath, " > ")})
 		}
 	}
 	if s := p.Descriptor.SLA; s != nil {

@@ -171,3 +171,33 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("subscribe to an unknown product: %v", err)
 	}
 }
+
+// TestShowProductOwners: meshctl show prints every ownership field the
+// descriptor names, the escalation path in its order, and none it leaves
+// out.
+func TestShowProductOwners(t *testing.T) {
+	s := func(v string) *string { return &v }
+	p := &store.Product{OwnerTeam: "sales-data-team", Descriptor: events.DataProduct{ID: "sales.orders", Ownership: &events.Ownership{
+		BusinessOwner: s("bob@sales.example"), Developer: s("dev-team@sales.example"), Channel: s("slack:#sales-orders"),
+		EscalationPath: []string{"alice@sales.example", "head-of-sales@sales.example"},
+	}}}
+	p.ID, p.Version = "sales.orders", "1.0.0"
+	var out strings.Builder
+	g := &globals{out: &out}
+	g.showProduct(p)
+	for _, want := range []string{
+		"\nbusiness owner  bob@sales.example\n",
+		"\ndeveloper       dev-team@sales.example\n",
+		"\nchannel         slack:#sales-orders\n",
+		"\nescalation      alice@sales.example > head-of-sales@sales.example\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("show lacks %q\n%s", want, out.String())
+		}
+	}
+	for _, absent := range []string{"technical owner", "steward", "on call"} {
+		if strings.Contains(out.String(), absent) {
+			t.Errorf("show prints %s, which the descriptor does not name\n%s", absent, out.String())
+		}
+	}
+}

@@ -80,6 +80,11 @@ type Ownership struct {
 	BusinessOwner  string `cel:"business_owner"`
 	Steward        string `cel:"steward"`
 	OnCall         string `cel:"on_call"`
+	Developer      string `cel:"developer"`
+	// EscalationPath is whom to turn to, in order; empty when none.
+	EscalationPath []string `cel:"escalation_path"`
+	// Channel is where notices and access requests reach the owners.
+	Channel string `cel:"channel"`
 }
 
 // Security is a product's declared security controls.

@@ -295,8 +295,10 @@ func productOf(d *events.DataProduct) Product {
 		}
 		p.OutputPorts = append(p.OutputPorts, port)
 	}
+	p.Ownership.EscalationPath = []string{}
 	if o := d.Ownership; o != nil {
-		p.Ownership = Ownership{TechnicalOwner: deref(o.TechnicalOwner), BusinessOwner: deref(o.BusinessOwner), Steward: deref(o.Steward), OnCall: deref(o.OnCall)}
+		p.Ownership = Ownership{TechnicalOwner: deref(o.TechnicalOwner), BusinessOwner: deref(o.BusinessOwner), Steward: deref(o.Steward), OnCall: deref(o.OnCall),
+			Developer: deref(o.Developer), EscalationPath: orEmpty(o.EscalationPath), Channel: deref(o.Channel)}
 	}
 	p.Security.PIIFields = []string{}
 	if s := d.Security; s != nil {
