@@ -42,8 +42,8 @@ func LogFetchErrors(log *zap.Logger, fetches kgo.Fetches) {
 	})
 }
 
-// Txn is one transaction of a session, from Begin to End. Produce may be
-// called from one goroutine at a time.
+// Txn is one transaction of a session, from Begin to End. Produce is safe
+// for concurrent use.
 type Txn struct {
 	sess    *kgo.GroupTransactSession
 	ctx     context.Context
