@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/meshbone/meshbone/examples"
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/pkg/events"
+	"github.com/meshbone/meshbone/pkg/product"
 )
 
 // freeAddr returns a loopback address nobody listens on.
@@ -28,8 +31,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// The three services run as separate processes against the embedded broker
-// and registry of `meshctl dev --no-services`, exactly as they run apart.
+// The four services run as separate processes against the embedded broker
+// and registry of `meshctl dev --no-services`, exactly as they run apart: a
+// registered product is judged by the governor and shown by the indexer,
+// and a product's port objective is measured by the monitor, its observed
+// run shown by the indexer.
 func TestServicesAsProcessesOnTheEmbeddedStack(t *testing.T) {
 	dir := t.TempDir()
 	o := DefaultOptions()
@@ -56,7 +62,7 @@ func TestServicesAsProcessesOnTheEmbeddedStack(t *testing.T) {
 	bin := t.TempDir()
 	root := filepath.Join("..", "..")
 	addrs := map[string]string{}
-	for _, name := range []string{"registrar", "governor", "indexer"} {
+	for _, name := range []string{"registrar", "governor", "indexer", "monitor"} {
 		exe := filepath.Join(bin, name)
 		build := exec.Command("go", "build", "-o", exe, "./cmd/"+name)
 		build.Dir = root
@@ -72,6 +78,9 @@ func TestServicesAsProcessesOnTheEmbeddedStack(t *testing.T) {
 			args = append(args, "--policies", filepath.Join(root, "policies"))
 		case "indexer":
 			args = append(args, "--db", filepath.Join(dir, "separate.db"))
+		case "monitor":
+			// A window closes as soon as a record of a later one is read.
+			args = append(args, "--allowed-lateness", "0s", "--idle-probe", "100ms")
 		}
 		cmd := exec.Command(exe, args...)
 		var logs strings.Builder
@@ -127,4 +136,76 @@ func TestServicesAsProcessesOnTheEmbeddedStack(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// A product with a volume objective per minute on its port: two
+	// records five minutes apart, and the monitor process closes the first
+	// one's minute; the indexer process shows the observed run.
+	d, err := product.Parse([]byte(measured))
+	if err == nil {
+		err = d.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Token = tokens[d.Metadata.Domain]
+	if _, err := cl.Apply(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	pw, err := events.NewPortWriter(d.ID(), "events", events.SeedBrokers(ep.Kafka), events.RegistryURLs(ep.Registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	now := time.Now()
+	for i, at := range []time.Time{now.Add(-5 * time.Minute), now} {
+		if err := pw.WriteAt(ctx, at, fmt.Sprint(i), map[string]any{"id": fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := now.Add(-5 * time.Minute)
+	for {
+		var p struct {
+			Quality struct {
+				Runs []apiRun `json:"runs"`
+			} `json:"quality"`
+		}
+		err := getJSON(wctx, fmt.Sprintf("http://%s/api/v1/products/%s", addrs["indexer"], d.ID()), &p)
+		i := slices.IndexFunc(p.Quality.Runs, func(r apiRun) bool { return !first.Before(r.WindowStart) && first.Before(r.WindowEnd) })
+		if err == nil && i >= 0 {
+			if r := p.Quality.Runs[i]; r.Origin != string(events.OriginObserved) || r.Port != "events" || r.Passed != 1 || r.Total != 1 {
+				t.Fatalf("the first record's window: %+v, want OBSERVED on events, 1 of 1 passed", r)
+			}
+			break
+		}
+		if wctx.Err() != nil {
+			t.Fatalf("the indexer process never showed the window of %s's first record observed by the monitor process (last: %+v, %v)", d.ID(), p, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
+
+// apiRun is what the test reads of a quality run of the indexer's API.
+type apiRun struct {
+	Origin      string    `json:"origin"`
+	Port        string    `json:"port"`
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	Passed      int       `json:"passed"`
+	Total       int       `json:"total"`
+}
+
+// measured is a product whose port the monitor measures: at least one
+// record per minute.
+const measured = `apiVersion: meshbone/v1
+kind: DataProduct
+metadata: {domain: sales, name: process-check, owner: sales-data-team, description: Records the monitor process counts}
+spec:
+  version: 1.0.0
+  sensitivity: internal
+  retentionDays: 7
+  quality:
+    - {dimension: volume, port: events, operator: ">=", threshold: 1, window: 1m}
+  outputPorts:
+    - name: events
+      schema: '{"type": "record", "name": "Check", "namespace": "com.example", "fields": [{"name": "id", "type": "string"}]}'
+`
