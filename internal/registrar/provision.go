@@ -380,22 +380,20 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 	fresh := map[string]bool{} // existing ports' dead-letter topics created now
 	for _, pl := range plans {
 		if !pl.topicExists {
-			for _, topic := range []string{pl.topic, pl.dlqTopic} {
-				created, err := s.createPortTopic(ctx, pl, topic, cfg, true)
-				if err != nil {
-					return err
-				}
-				if created {
-					u.topics = append(u.topics, topic)
-				}
+			// One request for both: the controller creates them in turn
+			// either way, but the round trip is paid once.
+			created, err := s.createPortTopics(ctx, pl, cfg, true, pl.topic, pl.dlqTopic)
+			u.topics = append(u.topics, created...)
+			if err != nil {
+				return err
 			}
 			continue
 		}
-		created, err := s.createPortTopic(ctx, pl, pl.dlqTopic, cfg, false)
+		created, err := s.createPortTopics(ctx, pl, cfg, false, pl.dlqTopic)
 		if err != nil {
 			return err
 		}
-		if created {
+		if len(created) > 0 {
 			s.log.Info("created the missing dead-letter topic of an existing port", zap.String("topic", pl.dlqTopic))
 			fresh[pl.dlqTopic] = true
 		}
@@ -464,26 +462,35 @@ func (s *Service) provision(ctx context.Context, d *product.Descriptor, cand eve
 	return nil
 }
 
-// createPortTopic creates a topic of port pl with cfg and tells whether it
-// did: one that exists already is kept (with a warning when warnExists).
-func (s *Service) createPortTopic(ctx context.Context, pl portPlan, topic string, cfg map[string]*string, warnExists bool) (bool, error) {
-	resp, err := s.adm.CreateTopic(ctx, pl.partitions, s.opts.Topics.ReplicationFactor, cfg, topic)
-	if err == nil {
-		err = resp.Err
+// createPortTopics creates topics of port pl with cfg in one request and
+// returns those it created, also when it fails on another: one that exists
+// already is kept (with a warning when warnExists).
+func (s *Service) createPortTopics(ctx context.Context, pl portPlan, cfg map[string]*string, warnExists bool, topics ...string) ([]string, error) {
+	resps, err := s.adm.CreateTopics(ctx, pl.partitions, s.opts.Topics.ReplicationFactor, cfg, topics...)
+	if err != nil {
+		return nil, unavailable(err, "kafka: create topics %s", strings.Join(topics, ", "))
 	}
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, kerr.TopicAlreadyExists):
-		if warnExists {
-			s.log.Warn("port topic exists already; keeping it", zap.String("topic", topic))
+	var created []string
+	for _, topic := range topics {
+		r, ok := resps[topic]
+		err := r.Err
+		if !ok {
+			err = fmt.Errorf("no answer for topic %s", topic)
 		}
-		return false, nil
-	case errors.Is(err, kerr.InvalidReplicationFactor), errors.Is(err, kerr.InvalidPartitions), errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.PolicyViolation):
-		return false, &Error{Kind: ErrConflict, Field: fmt.Sprintf("spec.outputPorts[%d]", pl.index), Msg: "Kafka refuses to create topic " + topic, Err: err}
-	default:
-		return false, unavailable(err, "kafka: create topic %s", topic)
+		switch {
+		case err == nil:
+			created = append(created, topic)
+		case errors.Is(err, kerr.TopicAlreadyExists):
+			if warnExists {
+				s.log.Warn("port topic exists already; keeping it", zap.String("topic", topic))
+			}
+		case errors.Is(err, kerr.InvalidReplicationFactor), errors.Is(err, kerr.InvalidPartitions), errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.PolicyViolation):
+			return created, &Error{Kind: ErrConflict, Field: fmt.Sprintf("spec.outputPorts[%d]", pl.index), Msg: "Kafka refuses to create topic " + topic, Err: err}
+		default:
+			return created, unavailable(err, "kafka: create topic %s", topic)
+		}
 	}
+	return created, nil
 }
 
 func (s *Service) setRetention(ctx context.Context, ms string, topics []string) error {
