@@ -63,7 +63,7 @@ func (s *Service) consume(ctx context.Context) error {
 // session is the consume -> evaluate -> produce -> commit loop, on one
 // transactional group session. It returns nil when ctx is done.
 func (s *Service) session(ctx context.Context, fresh bool) error {
-	opts := append(append(s.opts.session().Opts(),
+	sess, err := txn.Open(ctx, "governor", s.opts.session(), append([]kgo.Opt{
 		kgo.ConsumeTopics(s.topics.Lifecycle, s.topics.Quality),
 		// Range assignment gives one member the same partitions of both
 		// topics (they have the same count, see checkCopartitioned): a
@@ -77,10 +77,10 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.own.revoke(m[s.topics.Lifecycle]) }),
 		kgo.WithLogger(s.kgoLog),
-	), s.kopts...)
-	sess, err := kgo.NewGroupTransactSession(opts...)
+	}, s.kopts...)...)
 	if err != nil {
-		return txn.Permanent{Err: fmt.Errorf("governor: kafka client: %w", err)}
+		s.own.revoke(nil)
+		return err
 	}
 	crashed := false
 	defer func() {
@@ -91,13 +91,6 @@ func (s *Service) session(ctx context.Context, fresh bool) error {
 		sess.Close()
 	}()
 
-	// Fence a previous incarnation with the same transactional id now: its
-	// unfinished transaction is aborted, which also releases the offsets
-	// it was committing (a stable offset fetch waits for them, so without
-	// this the group would wait out the transaction timeout).
-	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
-		return fmt.Errorf("governor: init transactional producer %s: %w", s.opts.TransactionalID, err)
-	}
 	// The state must be there before the first batch; the assignment
 	// callback asks for a rebuild again after every rebalance. A state
 	// topic this call created is empty, as is the engine of a Service

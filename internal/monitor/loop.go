@@ -89,7 +89,7 @@ func (a *assignment) take() (map[string][]int32, bool) {
 func (s *Service) session(ctx context.Context) error {
 	var own assignment
 	initial, version := s.view.topics()
-	opts := append(append(s.opts.session().Opts(),
+	sess, err := txn.Open(ctx, "monitor", s.opts.session(), append([]kgo.Opt{
 		kgo.ConsumeTopics(initial...),
 		kgo.Balancers(topicBalancer{}),
 		// Transaction markers advance a partition's position, so that a
@@ -98,10 +98,9 @@ func (s *Service) session(ctx context.Context) error {
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, true) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, false) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.set(m, false) }),
-	), s.kopts...)
-	sess, err := kgo.NewGroupTransactSession(opts...)
+	}, s.kopts...)...)
 	if err != nil {
-		return txn.Permanent{Err: fmt.Errorf("monitor: kafka client: %w", err)}
+		return err
 	}
 	crashed := false
 	defer func() {
@@ -109,9 +108,6 @@ func (s *Service) session(ctx context.Context) error {
 			sess.Close()
 		}
 	}()
-	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
-		return fmt.Errorf("monitor: init transactional producer %s: %w", s.opts.TransactionalID, err)
-	}
 	b := &batcher{s: s, states: map[string]*topicState{}}
 	s.ready.Store(true)
 	defer s.ready.Store(false)

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -55,8 +56,8 @@ func (s Session) Validate() error {
 // Opts returns the kgo options of the session that do not depend on what
 // it consumes: the group (reset to the start), read_committed, the
 // transactional producer with acks from every in-sync replica, and static
-// membership and the session timeout when set. The caller adds the topics,
-// the balancer, the assignment callbacks and the connection's options.
+// membership and the session timeout when set. Open adds the topics, the
+// balancer, the assignment callbacks and the connection's options.
 func (s Session) Opts() []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(s.Group),
@@ -74,6 +75,26 @@ func (s Session) Opts() []kgo.Opt {
 		opts = append(opts, kgo.SessionTimeout(s.SessionTimeout))
 	}
 	return opts
+}
+
+// Open opens a group transact session with s's options and opts (the
+// topics, the balancer, the assignment callbacks, the connection's) and
+// initialises its transactional producer. That fences a previous
+// incarnation with the same transactional id at once: its unfinished
+// transaction is aborted, which also releases the offsets it was committing
+// (a stable offset fetch waits for them, so without this the group would
+// wait out the transaction timeout). Errors begin with service; a client
+// that cannot be made is Permanent.
+func Open(ctx context.Context, service string, s Session, opts ...kgo.Opt) (*kgo.GroupTransactSession, error) {
+	sess, err := kgo.NewGroupTransactSession(append(s.Opts(), opts...)...)
+	if err != nil {
+		return nil, Permanent{Err: fmt.Errorf("%s: kafka client: %w", service, err)}
+	}
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("%s: init transactional producer %s: %w", service, s.TransactionalID, err)
+	}
+	return sess, nil
 }
 
 // DefaultTransactionalID is the transactional id of an instance that was
