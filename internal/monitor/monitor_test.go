@@ -2,10 +2,12 @@ package monitor
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/meshbone/meshbone/internal/testkit"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -64,13 +66,21 @@ func TestInstancesAgree(t *testing.T) {
 	t0 := origin().Add(-2 * time.Hour)
 	long := longStream(600)
 	want := w.addStreams("m", t0, long)
-	w.env.Eventually(func() bool {
+	// Port topics move between the instances as products appear: each move
+	// is a rebalance, which a loaded machine can stretch past DefaultWait.
+	testkit.EventuallyWithin(t, 3*time.Minute, func() bool {
 		var n int64
 		for _, s := range svcs {
 			n += s.Published()
 		}
 		return n >= int64(len(want))
-	}, "every window published")
+	}, fmt.Sprintf("every window published (%d)", len(want)), func() string {
+		var b strings.Builder
+		for _, s := range svcs {
+			fmt.Fprintf(&b, "%s measured %d records, published %d windows; ", s.TransactionalID(), s.Measured(), s.Published())
+		}
+		return b.String()
+	})
 	for _, s := range svcs {
 		t.Logf("instance %s: %d records measured, %d windows published", s.TransactionalID(), s.Measured(), s.Published())
 	}

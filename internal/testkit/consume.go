@@ -59,10 +59,21 @@ func (e *Env) Eventually(cond func() bool, msg string) {
 // fails t with msg: Env.Eventually for a test without an Env.
 func Eventually(t testing.TB, cond func() bool, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(DefaultWait)
+	EventuallyWithin(t, DefaultWait, cond, msg)
+}
+
+// EventuallyWithin is Eventually with its own bound, for waits that take
+// group rebalances on a loaded machine; each progress function's answer is
+// added to the failure message, to say how far the test got.
+func EventuallyWithin(t testing.TB, d time.Duration, cond func() bool, msg string, progress ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("testkit: timed out after %s: %s", DefaultWait, msg)
+			for _, p := range progress {
+				msg += "; " + p()
+			}
+			t.Fatalf("testkit: timed out after %s: %s", d, msg)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
