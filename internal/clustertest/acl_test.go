@@ -319,13 +319,42 @@ func TestMeshUnderACLs(t *testing.T) {
 }
 
 // saslBrokers are the cluster's SASL_PLAINTEXT (SCRAM-SHA-512) listeners.
+//
+// It returns once every listener authenticates the admin user: a node the
+// fault tests before just restarted accepts connections before it has
+// replayed the SCRAM credentials of the metadata log (the brokers fill their
+// credential cache asynchronously), and refuses every user for a moment
+// (make test-cluster failed so once, on a node restarted two seconds
+// before).
 func saslBrokers(t *testing.T) []string {
 	t.Helper()
 	addrs := os.Getenv(testkit.EnvKafkaSASL)
 	if addrs == "" {
 		t.Fatalf("%s is not set: run make test-cluster", testkit.EnvKafkaSASL)
 	}
-	return strings.Split(addrs, ",")
+	seeds := strings.Split(addrs, ",")
+	for _, a := range seeds {
+		var last error
+		testkit.EventuallyWithin(t, time.Minute, func() bool {
+			last = adminAuthenticates(a)
+			return last == nil
+		}, "the SASL listener "+a+" authenticates admin", func() string { return fmt.Sprint("last: ", last) })
+	}
+	return seeds
+}
+
+// adminAuthenticates connects to addr alone as the cluster's SCRAM super
+// user and asks for its API versions.
+func adminAuthenticates(addr string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
+		kgo.SASL(scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism()), kgo.RequestRetries(0))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
 }
 
 // readAs reads topic from its start as user, in group (none if empty), for

@@ -5,8 +5,6 @@ package clustertest
 import (
 	"context"
 	"errors"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,11 +22,7 @@ import (
 // ACL allows it.
 func TestSCRAMListenerAuthorizes(t *testing.T) {
 	c := newCluster(t)
-	addrs := os.Getenv(testkit.EnvKafkaSASL)
-	if addrs == "" {
-		t.Fatalf("%s is not set: run make test-cluster", testkit.EnvKafkaSASL)
-	}
-	seeds := strings.Split(addrs, ",")
+	seeds := saslBrokers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := func(user, pass string) *kgo.Client {
