@@ -76,7 +76,7 @@ func TestMeshUnderACLs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create the SCRAM users: %v", err)
 	}
-	t.Cleanup(func() { deleteUsersAndACLs(t, super, users) })
+	t.Cleanup(func() { deleteACLsOf(t, super, users) })
 
 	// The services' ACLs.
 	o := meshacl.DefaultOptions()
@@ -444,22 +444,24 @@ func describedACLs(t *testing.T, adm *kadm.Client, users map[string]string, name
 	return slices.Compact(out)
 }
 
-// deleteUsersAndACLs deletes the test's SCRAM users and every ACL of their
-// principals, so the next test's cluster holds none of them.
-func deleteUsersAndACLs(t *testing.T, adm *kadm.Client, users map[string]string) {
+// deleteACLsOf deletes every ACL of the test's principals, so the next
+// test's cluster holds none of them. The SCRAM users stay (their names are
+// unique; the cluster is fresh for each make target): a node restarted after
+// SCRAM users were deleted refuses the bootstrap admin user for good
+// (SASL_AUTHENTICATION_FAILED for a minute on end). Reproduced: this test,
+// TestRegistrarWithABrokerDown (which restarts a node) and
+// TestSCRAMListenerAuthorizes fail with the deletions and pass without.
+// It looks like Kafka 4.3.1's broker losing the other SCRAM credentials when
+// it replays a removal at start; meshbone's code never deletes SCRAM users.
+func deleteACLsOf(t *testing.T, adm *kadm.Client, users map[string]string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var principals []string
-	var dels []kadm.DeleteSCRAM
 	for _, u := range users {
 		principals = append(principals, "User:"+u)
-		dels = append(dels, kadm.DeleteSCRAM{User: u, Mechanism: kadm.ScramSha512})
 	}
 	if _, err := adm.DeleteACLs(ctx, kadm.NewACLs().Allow(principals...).AllowHosts().
 		AnyResource().ResourcePatternType(kadm.ACLPatternAny).Operations(kadm.OpAny)); err != nil {
 		t.Logf("delete the test's ACLs: %v", err)
-	}
-	if _, err := adm.AlterUserSCRAMs(ctx, dels, nil); err != nil {
-		t.Logf("delete the test's users: %v", err)
 	}
 }
