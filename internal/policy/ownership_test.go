@@ -31,8 +31,8 @@ spec:
 		t.Errorf("a product naming its owners: %+v, want Pass", d)
 	}
 	for name, p := range map[string]events.DataProduct{
-		"no ownership":     goodProduct(),
-		"no channel":       with(goodProduct(), func(p *events.DataProduct) { p.Ownership = &events.Ownership{Developer: ptr("dev@sales.example")} }),
+		"no ownership": goodProduct(),
+		"no channel":   with(goodProduct(), func(p *events.DataProduct) { p.Ownership = &events.Ownership{Developer: ptr("dev@sales.example")} }),
 		"escalation short": with(goodProduct(), func(p *events.DataProduct) {
 			p.Ownership = &events.Ownership{Developer: ptr("dev@sales.example"), Channel: ptr("slack:#sales-orders"), EscalationPath: []string{"head@sales.example"}}
 		}),
