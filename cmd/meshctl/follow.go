@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshbone/meshbone/internal/kafka/topicread"
+	"github.com/meshbone/meshbone/pkg/events"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -66,4 +68,40 @@ func followTopic[T any](ctx context.Context, g *globals, kopts []kgo.Opt, topic 
 			return werr
 		}
 	}
+}
+
+// topicTable prints the events of kind T on topic that keep accepts: read
+// once to the topic's end (read_committed) as one table, or a JSON array
+// with -o json; with follow, as they arrive until ctx is done (followTopic).
+// A record that does not decode is reported on stderr and skipped.
+func topicTable[T any](ctx context.Context, g *globals, kopts []kgo.Opt, codec *events.Codec, topic string, follow bool,
+	header []string, widths []int, keep func(*T) bool, row func(*T) []string) error {
+	decode := func(r *kgo.Record) *T {
+		ev, err := codec.Decode(ctx, r)
+		if err != nil {
+			fmt.Fprintf(g.err, "meshctl: skipping %s/%d@%d: %v\n", r.Topic, r.Partition, r.Offset, err)
+			return nil
+		}
+		v, ok := any(ev).(*T)
+		if !ok || !keep(v) {
+			return nil
+		}
+		return v
+	}
+	if follow {
+		return followTopic(ctx, g, kopts, topic, header, widths, decode, row)
+	}
+	rctx, cancel := context.WithTimeout(ctx, govReadTimeout)
+	defer cancel()
+	vs := []*T{}
+	var rows [][]string
+	if err := topicread.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
+		if v := decode(r); v != nil {
+			vs = append(vs, v)
+			rows = append(rows, row(v))
+		}
+	}); err != nil {
+		return err
+	}
+	return g.print(vs, header, rows)
 }

@@ -5,15 +5,11 @@ package main
 // topic or followed.
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -89,36 +85,8 @@ alone (campaign-dashboard, marketing.campaigns) or an agreement id.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			topic := codec.Topics().Notices
-			decode := func(r *kgo.Record) *events.Notice {
-				ev, err := codec.Decode(ctx, r)
-				if err != nil {
-					fmt.Fprintf(g.err, "meshctl: skipping %s/%d@%d: %v\n", r.Topic, r.Partition, r.Offset, err)
-					return nil
-				}
-				n, ok := ev.(*events.Notice)
-				if !ok || !f.match(n) {
-					return nil
-				}
-				return n
-			}
-			if !follow {
-				rctx, cancel := context.WithTimeout(ctx, govReadTimeout)
-				defer cancel()
-				ns := []*events.Notice{}
-				var rows [][]string
-				if err := topicread.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
-					if n := decode(r); n != nil {
-						ns = append(ns, n)
-						rows = append(rows, noticeRow(n))
-					}
-				}); err != nil {
-					return err
-				}
-				return g.print(ns, noticeHeader, rows)
-			}
-			return followTopic(ctx, g, kopts, topic, noticeHeader, noticeWidths, decode, noticeRow)
+			return topicTable(cmd.Context(), g, kopts, codec, codec.Topics().Notices, follow,
+				noticeHeader, noticeWidths, f.match, noticeRow)
 		},
 	}
 	cmd.Flags().StringVar(&f.consumer, "consumer", "", "only notices to this recipient (TYPE:ID, ID or agreement id)")

@@ -4,15 +4,11 @@ package main
 // (read_committed), to the end of the topic or followed.
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/meshbone/meshbone/internal/kafka/topicread"
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
@@ -46,39 +42,9 @@ new violations as they arrive until interrupted.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			topic := codec.Topics().Violations
-			decode := func(r *kgo.Record) *events.PolicyViolation {
-				ev, err := codec.Decode(ctx, r)
-				if err != nil {
-					fmt.Fprintf(g.err, "meshctl: skipping %s/%d@%d: %v\n", r.Topic, r.Partition, r.Offset, err)
-					return nil
-				}
-				v, ok := ev.(*events.PolicyViolation)
-				if !ok || (domain != "" && v.Domain != domain) {
-					return nil
-				}
-				return v
-			}
-			if !follow {
-				rctx, cancel := context.WithTimeout(ctx, govReadTimeout)
-				defer cancel()
-				var vs []*events.PolicyViolation
-				var rows [][]string
-				if err := topicread.ReadCommitted(rctx, kopts, topic, func(r *kgo.Record) {
-					if v := decode(r); v != nil {
-						vs = append(vs, v)
-						rows = append(rows, violationRow(v))
-					}
-				}); err != nil {
-					return err
-				}
-				if vs == nil {
-					vs = []*events.PolicyViolation{}
-				}
-				return g.print(vs, violationHeader, rows)
-			}
-			return followTopic(ctx, g, kopts, topic, violationHeader, streamWidths, decode, violationRow)
+			ofDomain := func(v *events.PolicyViolation) bool { return domain == "" || v.Domain == domain }
+			return topicTable(cmd.Context(), g, kopts, codec, codec.Topics().Violations, follow,
+				violationHeader, streamWidths, ofDomain, violationRow)
 		},
 	}
 	cmd.Flags().StringVar(&domain, "domain", "", "only violations of this domain's products")
