@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // accessCmd groups the access workflow: request, list, get, approve,
@@ -110,7 +111,7 @@ func accessListCmd(g *globals) *cobra.Command {
 		Short: "list access agreements and requests",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f.Status = registrar.AgreementStatus(strings.ToUpper(status))
+			f.Status = events.AgreementStatus(strings.ToUpper(status))
 			list, err := g.registrar().ListAccess(cmd.Context(), f)
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshbone/meshbone/internal/registrar"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // TestAccessCommands: marketing asks for sales' CONFIDENTIAL orders, sales
@@ -27,7 +28,7 @@ func TestAccessCommands(t *testing.T) {
 		"--purpose", "attribute orders to campaigns", "--valid-until", "2099-01-01", "--channel", "slack:#campaigns"}
 	out, err := meshctl(t, append([]string{"-o", "json"}, request...)...)
 	var res registrar.AccessResult
-	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Status != registrar.AgreementPending ||
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Status != events.AgreementPending ||
 		res.Consumer.Channel == nil || *res.Consumer.Channel != "slack:#campaigns" {
 		t.Fatalf("request: %v\n%s", err, out)
 	}
@@ -74,7 +75,7 @@ func TestAccessCommands(t *testing.T) {
 	}
 	out, err = meshctl(t, "-o", "json", "--token", tokens["marketing"], "access", "request", "-f", file)
 	var again registrar.AccessResult
-	if err != nil || json.Unmarshal([]byte(out), &again) != nil || again.Status != registrar.AgreementPending || again.AgreementID == id ||
+	if err != nil || json.Unmarshal([]byte(out), &again) != nil || again.Status != events.AgreementPending || again.AgreementID == id ||
 		again.Principal != "User:campaigns" || again.GroupPrefix != "marketing.campaigns." || again.ValidUntil == nil ||
 		again.Consumer.Channel == nil || *again.Consumer.Channel != "slack:#campaigns" {
 		t.Fatalf("request -f: %v\n%s", err, out)

@@ -41,7 +41,7 @@ func consumerRows(acc *store.Access) [][]string {
 			continue
 		}
 		for _, a := range append(append([]store.Agreement{}, p.Consumers...), p.Pending...) {
-			rows = append(rows, []string{p.Port, a.Status, consumerLabel(a.Consumer), a.Principal, a.GroupPrefix,
+			rows = append(rows, []string{p.Port, string(a.Status), consumerLabel(a.Consumer), a.Principal, a.GroupPrefix,
 				a.UpdatedAt.UTC().Format(time.DateOnly), untilDay(a.ValidUntil), a.AgreementID})
 		}
 	}

@@ -46,7 +46,7 @@ pos-feed  GRANTED  application:old-feed          User:old-feed          old-feed
 	if acc.ProductID != storetest.Revenue || len(acc.Ports) != 1 || len(acc.Ports[0].Consumers) != 1 || len(acc.Ports[0].Pending) != 0 {
 		t.Fatalf("-o json: %+v", acc)
 	}
-	if a := acc.Ports[0].Consumers[0]; a.AgreementID != storetest.AgreementLedger || a.Status != store.AgreementApproved || a.Principal != "User:ledger" {
+	if a := acc.Ports[0].Consumers[0]; a.AgreementID != storetest.AgreementLedger || a.Status != events.AgreementApproved || a.Principal != "User:ledger" {
 		t.Errorf("-o json consumer: %+v", a)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/internal/store"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // Limits of the access request form.
@@ -59,13 +60,13 @@ func (f accessForm) HasPort(port string) bool { return slices.Contains(f.Ports, 
 func (w *web) newAccessPanel(p *store.Product, requested string) accessPanel {
 	ap := accessPanel{Registrar: w.ix.opts.Registrar != "", Form: accessForm{ConsumerType: "application"}}
 	for _, a := range p.Access.Agreements() {
-		if a.Status == store.AgreementPending {
+		if a.Status == events.AgreementPending {
 			ap.Pending++
 		} else {
 			ap.Consumers++
 		}
 		if a.AgreementID == requested {
-			ap.RequestedStatus = a.Status
+			ap.RequestedStatus = string(a.Status)
 		}
 	}
 	ap.Requested = requested

@@ -13,9 +13,9 @@ import (
 	"github.com/meshbone/meshbone/internal/indexer"
 	"github.com/meshbone/meshbone/internal/registrar"
 	"github.com/meshbone/meshbone/internal/registrar/registrartest"
-	"github.com/meshbone/meshbone/internal/store"
 	"github.com/meshbone/meshbone/internal/store/storetest"
 	"github.com/meshbone/meshbone/internal/testkit"
+	"github.com/meshbone/meshbone/pkg/events"
 )
 
 // noRedirect is a client that shows a redirect instead of following it.
@@ -125,7 +125,7 @@ func TestAccessRequestForm(t *testing.T) {
 	env.Eventually(func() bool {
 		acc, err := ix.Store().Access(context.Background(), storetest.Orders)
 		return err == nil && len(acc.Ports[0].Consumers) == 1 && acc.Ports[0].Consumers[0].AgreementID == id &&
-			(acc.Ports[0].Consumers[0].Status == store.AgreementGranted || acc.Ports[0].Consumers[0].Status == store.AgreementApproved)
+			(acc.Ports[0].Consumers[0].Status == events.AgreementGranted || acc.Ports[0].Consumers[0].Status == events.AgreementApproved)
 	}, "the approved agreement listed as a consumer")
 	_, page = get(t, base+"/products/"+storetest.Orders)
 	if text := string(page); !strings.Contains(text, `<tr class="consumer" data-agreement="`+id+`">`) || strings.Contains(text, `class="pending-request"`) {

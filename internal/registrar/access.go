@@ -27,30 +27,6 @@ import (
 	"github.com/meshbone/meshbone/pkg/product"
 )
 
-// AgreementStatus is where an access agreement is in its life.
-type AgreementStatus string
-
-// Agreement statuses: PENDING waits for the owning domain; APPROVED may be
-// granted in Kafka (GRANTED); REJECTED, REVOKED and EXPIRED are final.
-const (
-	AgreementPending  AgreementStatus = "PENDING"
-	AgreementApproved AgreementStatus = "APPROVED"
-	AgreementRejected AgreementStatus = "REJECTED"
-	AgreementGranted  AgreementStatus = "GRANTED"
-	AgreementRevoked  AgreementStatus = "REVOKED"
-	AgreementExpired  AgreementStatus = "EXPIRED"
-)
-
-// statusAfter maps an access event type to the status it leaves.
-var statusAfter = map[events.AccessEventType]AgreementStatus{
-	events.AccessRequested: AgreementPending,
-	events.AccessApproved:  AgreementApproved,
-	events.AccessRejected:  AgreementRejected,
-	events.AccessGranted:   AgreementGranted,
-	events.AccessRevoked:   AgreementRevoked,
-	events.AccessExpired:   AgreementExpired,
-}
-
 // RuleActor is the actor (and decided_by) of an approval by rule, followed
 // by the ids of the global access policies that passed.
 const RuleActor = "rule:"
@@ -59,7 +35,7 @@ const RuleActor = "rule:"
 // API answers it: the agreement as last announced, its status and history.
 type Agreement struct {
 	events.AccessAgreement
-	Status AgreementStatus `json:"status"`
+	Status events.AgreementStatus `json:"status"`
 	// Reason is the last event's reason: why a request waits, was rejected
 	// or was revoked.
 	Reason string `json:"reason,omitempty"`
@@ -83,7 +59,7 @@ type AccessHistoryEntry struct {
 
 // open reports whether the agreement still counts: pending or in force.
 func (a *Agreement) open() bool {
-	return a.Status == AgreementPending || a.Status == AgreementApproved || a.Status == AgreementGranted
+	return a.Status == events.AgreementPending || a.Status == events.AgreementApproved || a.Status == events.AgreementGranted
 }
 
 func (a *Agreement) clone() Agreement {
@@ -108,7 +84,7 @@ type accessView struct {
 // one applied: the writer applies its own events before the follower reads
 // them.
 func (v *accessView) apply(ev *events.AccessEvent, partition int32, offset int64) bool {
-	st, ok := statusAfter[ev.Type]
+	st, ok := ev.Type.Status()
 	if !ok {
 		return false
 	}
@@ -153,7 +129,7 @@ func (v *accessView) get(id string) (Agreement, bool) {
 type AccessFilter struct {
 	Product   string
 	Principal string
-	Status    AgreementStatus
+	Status    events.AgreementStatus
 }
 
 // list returns the agreements that match f, oldest request first.
@@ -539,11 +515,11 @@ func (s *Service) decideAccess(ctx context.Context, p principal, id string, typ 
 	cur, _ := s.access.get(id)
 	switch typ {
 	case events.AccessApproved, events.AccessRejected:
-		if cur.Status != AgreementPending {
+		if cur.Status != events.AgreementPending {
 			return AccessResult{}, newError(ErrConflict, "id", "agreement %s is %s already: only a pending request can be %s", id, cur.Status, pastTense(verb))
 		}
 	case events.AccessRevoked:
-		if cur.Status != AgreementApproved && cur.Status != AgreementGranted {
+		if cur.Status != events.AgreementApproved && cur.Status != events.AgreementGranted {
 			return AccessResult{}, newError(ErrConflict, "id", "agreement %s is %s: only an approved agreement can be revoked", id, cur.Status)
 		}
 	}

@@ -108,7 +108,7 @@ func (v *accessView) unneeded(bs []events.AclBinding, except string) []events.Ac
 	for _, b := range bs {
 		held := false
 		for id, a := range v.byID {
-			if id != except && a.Status == AgreementGranted && slices.Contains(a.Bindings, b) {
+			if id != except && a.Status == events.AgreementGranted && slices.Contains(a.Bindings, b) {
 				held = true
 				break
 			}
@@ -151,7 +151,7 @@ const RegistrarActor = "meshbone-registrar"
 // ungrant deletes the ACLs of a granted agreement that no other granted
 // agreement holds, and returns those it deleted.
 func (s *Service) ungrant(ctx context.Context, a Agreement) ([]events.AclBinding, error) {
-	if a.Status != AgreementGranted {
+	if a.Status != events.AgreementGranted {
 		return nil, nil
 	}
 	bs := s.access.unneeded(a.Bindings, a.AgreementID)

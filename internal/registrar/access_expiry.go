@@ -55,7 +55,7 @@ func (v *accessView) due(t time.Time) []string {
 	defer v.mu.RUnlock()
 	var out []string
 	for id, a := range v.byID {
-		if (a.Status == AgreementApproved || a.Status == AgreementGranted) && a.ValidUntil != nil && !a.ValidUntil.After(t) {
+		if (a.Status == events.AgreementApproved || a.Status == events.AgreementGranted) && a.ValidUntil != nil && !a.ValidUntil.After(t) {
 			out = append(out, id)
 		}
 	}
@@ -80,7 +80,7 @@ func (s *Service) expire(ctx context.Context, id string) error {
 	defer release()
 	cur, _ := s.access.get(id)
 	at := now()
-	if (cur.Status != AgreementApproved && cur.Status != AgreementGranted) || cur.ValidUntil == nil || cur.ValidUntil.After(at) {
+	if (cur.Status != events.AgreementApproved && cur.Status != events.AgreementGranted) || cur.ValidUntil == nil || cur.ValidUntil.After(at) {
 		return nil // expired or revoked meanwhile
 	}
 	deleted, err := s.ungrant(ctx, cur)

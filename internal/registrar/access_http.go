@@ -97,7 +97,7 @@ func (s *Service) decision(typ events.AccessEventType) writeHandler {
 
 func (s *Service) handleAccessList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := AccessFilter{Product: q.Get("product"), Principal: q.Get("principal"), Status: AgreementStatus(strings.ToUpper(q.Get("status")))}
+	f := AccessFilter{Product: q.Get("product"), Principal: q.Get("principal"), Status: events.AgreementStatus(strings.ToUpper(q.Get("status")))}
 	for key := range q {
 		if key != "product" && key != "principal" && key != "status" {
 			writeError(w, newError(ErrBadRequest, key, "unknown query parameter %q (known: product, principal, status)", key))
@@ -110,8 +110,8 @@ func (s *Service) handleAccessList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, ok := map[AgreementStatus]bool{"": true, AgreementPending: true, AgreementApproved: true, AgreementRejected: true,
-		AgreementGranted: true, AgreementRevoked: true, AgreementExpired: true}[f.Status]; !ok {
+	if _, ok := map[events.AgreementStatus]bool{"": true, events.AgreementPending: true, events.AgreementApproved: true, events.AgreementRejected: true,
+		events.AgreementGranted: true, events.AgreementRevoked: true, events.AgreementExpired: true}[f.Status]; !ok {
 		writeError(w, newError(ErrBadRequest, "status", "status %q is not %s", q.Get("status"), accessStatusesWords))
 		return
 	}

@@ -106,7 +106,7 @@ func ExportOAAS(a Agreement) OAASDocument {
 		u := a.ValidUntil.UTC()
 		doc.EndDate = &u
 	}
-	if a.DecidedBy != nil && (a.Status == AgreementApproved || a.Status == AgreementGranted || a.Status == AgreementRevoked || a.Status == AgreementExpired) {
+	if a.DecidedBy != nil && (a.Status == events.AgreementApproved || a.Status == events.AgreementGranted || a.Status == events.AgreementRevoked || a.Status == events.AgreementExpired) {
 		doc.ApprovedBy = *a.DecidedBy
 		if a.DecidedAt != nil {
 			at := a.DecidedAt.UTC()

@@ -20,7 +20,7 @@ func sampleAgreement() registrar.Agreement {
 			Principal: "User:campaigns", GroupPrefix: "campaigns-", Purpose: "attribution",
 			RequestedBy: "bob@marketing", RequestedAt: at, DecidedBy: &by, DecidedAt: &at, ValidFrom: at, ValidUntil: &until,
 		},
-		Status: registrar.AgreementApproved,
+		Status: events.AgreementApproved,
 	}
 }
 

@@ -133,10 +133,10 @@ type SchemaRef struct {
 
 // AffectedAgreement is an open access agreement on an affected port.
 type AffectedAgreement struct {
-	ID        string                `json:"agreement_id"`
-	Consumer  events.AccessConsumer `json:"consumer"`
-	Principal string                `json:"principal"`
-	Status    AgreementStatus       `json:"status"`
+	ID        string                 `json:"agreement_id"`
+	Consumer  events.AccessConsumer  `json:"consumer"`
+	Principal string                 `json:"principal"`
+	Status    events.AgreementStatus `json:"status"`
 }
 
 // Downstream is a product that reads the dry-run product, directly or

@@ -78,7 +78,7 @@ type recipient struct {
 func (s *Service) recipients(id string) []recipient {
 	var out []recipient
 	for _, a := range s.access.list(AccessFilter{Product: id}) {
-		if a.Status != AgreementApproved && a.Status != AgreementGranted {
+		if a.Status != events.AgreementApproved && a.Status != events.AgreementGranted {
 			continue
 		}
 		typ, principal, consumer := a.Consumer.Type, a.Principal, a.Consumer.ID

@@ -13,32 +13,10 @@ import (
 	"github.com/meshbone/meshbone/pkg/events"
 )
 
-// Agreement statuses in the view, as the registrar names them: PENDING
-// waits for the owning domain; APPROVED and GRANTED are in force; the
-// others are final.
-const (
-	AgreementPending  = "PENDING"
-	AgreementApproved = "APPROVED"
-	AgreementRejected = "REJECTED"
-	AgreementGranted  = "GRANTED"
-	AgreementRevoked  = "REVOKED"
-	AgreementExpired  = "EXPIRED"
-)
-
-// accessStatus is the status an access event leaves its agreement in.
-var accessStatus = map[events.AccessEventType]string{
-	events.AccessRequested: AgreementPending,
-	events.AccessApproved:  AgreementApproved,
-	events.AccessRejected:  AgreementRejected,
-	events.AccessGranted:   AgreementGranted,
-	events.AccessRevoked:   AgreementRevoked,
-	events.AccessExpired:   AgreementExpired,
-}
-
 // Agreement is an access agreement as its last event states it.
 type Agreement struct {
 	events.AccessAgreement
-	Status string `json:"status"`
+	Status events.AgreementStatus `json:"status"`
 	// Reason is the last event's reason: why a request waits, was rejected
 	// or revoked.
 	Reason    *string   `json:"reason,omitempty"`
@@ -103,7 +81,7 @@ func (a *Access) String() string {
 // access folds an access event: recorded once by id, and the agreement
 // replaced by the event's statement of it.
 func (f *folder) access(ctx context.Context, e *events.AccessEvent) (bool, error) {
-	status, ok := accessStatus[e.Type]
+	status, ok := e.Type.Status()
 	if !ok {
 		return false, fmt.Errorf("access event type %q is not one the view knows", e.Type)
 	}
@@ -171,7 +149,7 @@ func (s *Store) Access(ctx context.Context, id string) (*Access, error) {
 // port: ports first, in their order, then the ports only agreements name.
 func accessOf(ctx context.Context, tx *sql.Tx, id string, ports []string) (*Access, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT status, agreement, reason, updated_at FROM agreements
-		WHERE product_id = ? AND status IN (?, ?, ?)`, id, AgreementPending, AgreementApproved, AgreementGranted)
+		WHERE product_id = ? AND status IN (?, ?, ?)`, id, events.AgreementPending, events.AgreementApproved, events.AgreementGranted)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +207,7 @@ func accessOf(ctx context.Context, tx *sql.Tx, id string, ports []string) (*Acce
 	for _, a := range open {
 		for _, p := range a.Ports {
 			pa := &acc.Ports[at[p]]
-			if a.Status == AgreementPending {
+			if a.Status == events.AgreementPending {
 				pa.Pending = append(pa.Pending, a)
 			} else {
 				pa.Consumers = append(pa.Consumers, a)

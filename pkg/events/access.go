@@ -18,6 +18,42 @@ const (
 	AccessExpired   AccessEventType = "EXPIRED"
 )
 
+// AgreementStatus is where an access agreement is in its life, as its last
+// event leaves it.
+type AgreementStatus string
+
+// Agreement statuses: PENDING waits for the owning domain; APPROVED may be
+// granted in Kafka (GRANTED); APPROVED and GRANTED are in force; REJECTED,
+// REVOKED and EXPIRED are final.
+const (
+	AgreementPending  AgreementStatus = "PENDING"
+	AgreementApproved AgreementStatus = "APPROVED"
+	AgreementRejected AgreementStatus = "REJECTED"
+	AgreementGranted  AgreementStatus = "GRANTED"
+	AgreementRevoked  AgreementStatus = "REVOKED"
+	AgreementExpired  AgreementStatus = "EXPIRED"
+)
+
+// Status is the status an access event of type t leaves its agreement in;
+// false for a type this version does not know.
+func (t AccessEventType) Status() (AgreementStatus, bool) {
+	switch t {
+	case AccessRequested:
+		return AgreementPending, true
+	case AccessApproved:
+		return AgreementApproved, true
+	case AccessRejected:
+		return AgreementRejected, true
+	case AccessGranted:
+		return AgreementGranted, true
+	case AccessRevoked:
+		return AgreementRevoked, true
+	case AccessExpired:
+		return AgreementExpired, true
+	}
+	return "", false
+}
+
 // ConsumerType is the kind of consumer an agreement names.
 type ConsumerType string
 

@@ -116,3 +116,20 @@ func TestAccessValidate(t *testing.T) {
 		})
 	}
 }
+
+// Every access event type leaves its agreement in the status of the same
+// name; a type this version does not know leaves none.
+func TestAccessEventStatus(t *testing.T) {
+	for _, typ := range accessEventTypes {
+		want := AgreementStatus(typ) // APPROVED leaves APPROVED, and so on
+		if typ == AccessRequested {
+			want = AgreementPending
+		}
+		if st, ok := typ.Status(); !ok || st != want {
+			t.Errorf("%s.Status() = %q, %v; want %q", typ, st, ok, want)
+		}
+	}
+	if st, ok := AccessEventType("SUSPENDED").Status(); ok {
+		t.Errorf("an unknown type leaves %q", st)
+	}
+}
