@@ -216,7 +216,13 @@ func (b *batcher) transact(ctx context.Context, sess *kgo.GroupTransactSession, 
 				t.Parts[r.Partition] = ps
 			}
 			t.dirty = true
-			delete(t.idle, r.Partition)
+			// A new record of the topic makes every idle mark stale: a
+			// partition found at its end before this record was fetched
+			// may since have received older records (a producer writing
+			// in event-time order across partitions, read back in another
+			// order). The next probe, listed after this fetch, decides
+			// again; until then the partitions hold the watermark.
+			clear(t.idle)
 		}
 		ps.Next = r.Offset + 1
 		if o.control {
