@@ -3,11 +3,14 @@ package registrar
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/meshbone/meshbone/internal/apiclient"
+	"github.com/meshbone/meshbone/internal/httpx"
 	"github.com/meshbone/meshbone/pkg/product"
 )
 
@@ -89,9 +92,26 @@ func (c *Client) action(ctx context.Context, id, verb string, req any) (ActionRe
 	return res, err
 }
 
+// writerRetry is in the 503 answer to a write whose Kafka transaction
+// failed: the writer has rolled the write back and asks for it again.
+const writerRetry = "the writer reconciles before it serves again; retry"
+
+// do sends the request; a write answered 503 with writerRetry is sent
+// again, as the answer asks, up to three times.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, contentType string, out any) error {
 	api := apiclient.Client{Token: c.Token, HTTP: c.HTTP}
-	return api.Do(ctx, method, strings.TrimRight(c.URL, "/")+path, body, contentType, out)
+	for attempt := 1; ; attempt++ {
+		err := api.Do(ctx, method, strings.TrimRight(c.URL, "/")+path, body, contentType, out)
+		var he *httpx.Error
+		if method == http.MethodGet || attempt == 4 || !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable || !strings.Contains(he.Message, writerRetry) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 }
 
 // RequestAccess asks for access to a product's ports.
